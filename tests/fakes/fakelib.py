@@ -239,8 +239,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.started = time.monotonic()
-        self.answered = False
-        self._body = None
         split = urllib.parse.urlsplit(self.path)
         self.path_only = split.path
         self.query_string = split.query
@@ -251,7 +249,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             m = rx.match(self.path_only)
             if not m:
                 continue
-            if method != "*" and method != self.command:
+            # HEAD is served by the GET route unless one is given.
+            if method != "*" and method != self.command and \
+                    not (method == "GET" and self.command == "HEAD"):
                 allowed.append(method)
                 continue
             try:
@@ -265,6 +265,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.method_not_allowed(allowed)
         else:
             self.not_found()
+
+    def parse_request(self):
+        # Per-request state must not leak between keep-alive requests.
+        self._body = None
+        self.answered = False
+        return super().parse_request()
 
     def handle_one_request(self):
         try:
@@ -389,7 +395,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", ctype)
         for k, v in (headers or []):
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        # RFC 9110: no Content-Length (and no body) on 1xx and 204.
+        if status >= 200 and status != 204:
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            body = b""
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
