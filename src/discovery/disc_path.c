@@ -1,0 +1,990 @@
+/*
+ * Path templates.
+ *
+ * Concrete paths go into a trie of decoded segments as calls arrive.  A
+ * segment whose shape alone says "identifier" (digits, a UUID, long hex,
+ * a random-looking token, a date, an e-mail address) goes to the node's
+ * single parameter child; any other segment is a literal child.  Fixed
+ * words therefore stay literal beside a parameter (/users/me next to
+ * /users/42).
+ *
+ * Words that are really data (user names, slugs, file names) cannot be
+ * told from resource names one path at a time.  After the last call,
+ * disc_path_settle() looks at literal siblings bottom-up: siblings whose
+ * subtrees answer with the same methods and the same response fields
+ * behave as one resource, and when there are enough of them they fold
+ * into the parameter child.  A node that collects more than
+ * DISC_KIDS_MAX distinct words folds at once, which bounds memory when
+ * a slug position sees endless values.
+ *
+ * Settling also names every parameter from the word before it
+ * (/users/{userId}/orders/{orderId}), builds the templates, operation
+ * ids and default tags, and lists the operations in a stable order.
+ */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disc_int.h"
+
+#define SEG_MAX		64	/* segments in one path */
+#define NAME_MAX_	96
+
+static int	node_merge(struct disc_engine *, struct disc_node *,
+		    struct disc_node *);
+static int	fold_literals(struct disc_engine *, struct disc_node *);
+static int	settle_node(struct disc_engine *, struct disc_node *, int);
+static int	param_value_add(struct disc_node *, const char *,
+		    enum disc_seg);
+
+struct disc_node *
+disc_node_new(const char *seg, struct disc_node *parent)
+{
+	struct disc_node	*n;
+
+	if ((n = disc_calloc(1, sizeof(*n))) == NULL)
+		return (NULL);
+	n->parent = parent;
+	if (seg != NULL && (n->seg = disc_strdup(seg)) == NULL) {
+		free(n);
+		return (NULL);
+	}
+	if (seg == NULL && (n->pvals = disc_schema_new()) == NULL) {
+		free(n);
+		return (NULL);
+	}
+	return (n);
+}
+
+void
+disc_media_free(struct disc_media *m, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(m[i].ctype);
+		free(m[i].ex);
+		disc_schema_free(m[i].schema);
+	}
+	free(m);
+}
+
+void
+disc_op_free(struct disc_op *op)
+{
+	size_t	i;
+
+	if (op == NULL)
+		return;
+	disc_schema_free(op->query);
+	disc_schema_free(op->headers);
+	disc_media_free(op->req, op->nreq);
+	for (i = 0; i < op->nst; i++) {
+		disc_media_free(op->st[i].media, op->st[i].nmedia);
+		disc_schema_free(op->st[i].headers);
+	}
+	free(op->st);
+	free(op->id);
+	free(op->tmpl);
+	free(op->tag);
+	free(op->summary);
+	free(op->description);
+	for (i = 0; i < op->ntags; i++)
+		free(op->tags[i]);
+	free(op->tags);
+	free(op);
+}
+
+void
+disc_node_free(struct disc_node *n)
+{
+	size_t	i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->nkids; i++)
+		disc_node_free(n->kids[i]);
+	free(n->kids);
+	disc_node_free(n->param);
+	for (i = 0; i < n->nops; i++)
+		disc_op_free(n->ops[i]);
+	free(n->ops);
+	disc_schema_free(n->pvals);
+	free(n->seg);
+	free(n->pname);
+	free(n);
+}
+
+static int
+schema_merge_into(struct disc_schema **d, const struct disc_schema *s)
+{
+	if (s == NULL)
+		return (0);
+	if (*d == NULL) {
+		*d = disc_schema_copy(s);
+		return (*d == NULL ? -1 : 0);
+	}
+	return (disc_schema_merge(*d, s));
+}
+
+/* Fold the media types of `s` into the list `*dm`. */
+static int
+media_merge(struct disc_media **dm, size_t *dn, const struct disc_media *s,
+    size_t sn)
+{
+	struct disc_media	*d;
+	size_t			 i, j, cap;
+	void			*p;
+
+	for (i = 0; i < sn; i++) {
+		for (j = 0; j < *dn; j++)
+			if (strcmp((*dm)[j].ctype, s[i].ctype) == 0)
+				break;
+		if (j == *dn) {
+			if (*dn >= DISC_MEDIA_MAX)
+				continue;
+			cap = *dn;
+			p = *dm;
+			if (disc_grow(&p, &cap, *dn + 1, sizeof(**dm)) == -1)
+				return (-1);
+			*dm = p;
+			d = &(*dm)[*dn];
+			memset(d, 0, sizeof(*d));
+			if ((d->ctype = disc_strdup(s[i].ctype)) == NULL)
+				return (-1);
+			d->kind = s[i].kind;
+			(*dn)++;
+		}
+		d = &(*dm)[j];
+		d->n += s[i].n;
+		d->nbad += s[i].nbad;
+		if (schema_merge_into(&d->schema, s[i].schema) == -1)
+			return (-1);
+		if (s[i].ex != NULL && (d->ex == NULL || s[i].exkey < d->exkey)) {
+			char	*ex = disc_strndup(s[i].ex, s[i].exlen);
+
+			if (ex == NULL)
+				return (-1);
+			free(d->ex);
+			d->ex = ex;
+			d->exlen = s[i].exlen;
+			d->exkey = s[i].exkey;
+		}
+	}
+	return (0);
+}
+
+int
+disc_op_merge(struct disc_op *d, const struct disc_op *s)
+{
+	struct disc_status	*ds;
+	size_t			 i, j, cap;
+	void			*p;
+
+	d->n += s->n;
+	d->nanon += s->nanon;
+	d->nanon_ok += s->nanon_ok;
+	for (i = 0; i < DISC_SCHEMES_MAX; i++)
+		d->sec[i] += s->sec[i];
+	if (schema_merge_into(&d->query, s->query) == -1 ||
+	    schema_merge_into(&d->headers, s->headers) == -1)
+		return (-1);
+	if (media_merge(&d->req, &d->nreq, s->req, s->nreq) == -1)
+		return (-1);
+	d->nreq_empty += s->nreq_empty;
+	for (i = 0; i < s->nst; i++) {
+		for (j = 0; j < d->nst; j++)
+			if (d->st[j].code == s->st[i].code)
+				break;
+		if (j == d->nst) {
+			if (d->nst >= DISC_STATUSES_MAX)
+				continue;
+			cap = d->nst;
+			p = d->st;
+			if (disc_grow(&p, &cap, d->nst + 1, sizeof(*d->st)) == -1)
+				return (-1);
+			d->st = p;
+			memset(&d->st[j], 0, sizeof(d->st[j]));
+			d->st[j].code = s->st[i].code;
+			d->nst++;
+		}
+		ds = &d->st[j];
+		ds->n += s->st[i].n;
+		ds->nempty += s->st[i].nempty;
+		if (media_merge(&ds->media, &ds->nmedia, s->st[i].media,
+		    s->st[i].nmedia) == -1)
+			return (-1);
+		if (schema_merge_into(&ds->headers, s->st[i].headers) == -1)
+			return (-1);
+	}
+	if (s->dn > 0) {
+		if (d->dn == 0 || s->dmin < d->dmin)
+			d->dmin = s->dmin;
+		if (d->dn == 0 || s->dmax > d->dmax)
+			d->dmax = s->dmax;
+		d->dsum += s->dsum;
+		d->dn += s->dn;
+	}
+	return (0);
+}
+
+static int
+kid_find(const struct disc_node *n, const char *seg, size_t *at)
+{
+	size_t	lo = 0, hi = n->nkids, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(n->kids[mid]->seg, seg);
+		if (c == 0) {
+			*at = mid;
+			return (1);
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return (0);
+}
+
+static int
+kid_insert(struct disc_node *n, struct disc_node *kid, size_t at)
+{
+	void	*p = n->kids;
+
+	if (disc_grow(&p, &n->ckids, n->nkids + 1, sizeof(*n->kids)) == -1)
+		return (-1);
+	n->kids = p;
+	memmove(&n->kids[at + 1], &n->kids[at],
+	    (n->nkids - at) * sizeof(*n->kids));
+	n->kids[at] = kid;
+	n->nkids++;
+	kid->parent = n;
+	return (0);
+}
+
+/* Record one concrete value seen at a parameter position. */
+static int
+param_value_add(struct disc_node *p, const char *seg, enum disc_seg cls)
+{
+	json_t	*v;
+	int	 rc;
+
+	p->pclass |= 1u << cls;
+	if (cls == DISC_SEG_INT && strlen(seg) < 16 &&
+	    (seg[0] != '0' || seg[1] == '\0'))
+		v = json_integer(strtoll(seg, NULL, 10));
+	else
+		v = disc_jstr(seg);
+	if (v == NULL)
+		return (-1);
+	rc = disc_schema_add(p->pvals, v);
+	json_decref(v);
+	return (rc);
+}
+
+/*
+ * Merge the subtree `s` into `d` (same position in the trie) and free
+ * `s`.  Operations with the same method are merged, the others move.
+ */
+static int
+node_merge(struct disc_engine *e, struct disc_node *d, struct disc_node *s)
+{
+	size_t	 i, j, at, cap;
+	void	*p;
+	int	 rc = 0;
+
+	d->hits += s->hits;
+	d->pclass |= s->pclass;
+	if (s->pvals != NULL) {
+		if (d->pvals == NULL)
+			d->pvals = disc_schema_new();
+		if (d->pvals == NULL ||
+		    disc_schema_merge(d->pvals, s->pvals) == -1)
+			rc = -1;
+	}
+	for (i = 0; i < s->nops; i++) {
+		for (j = 0; j < d->nops; j++)
+			if (strcmp(d->ops[j]->method, s->ops[i]->method) == 0)
+				break;
+		if (j < d->nops) {
+			if (disc_op_merge(d->ops[j], s->ops[i]) == -1)
+				rc = -1;
+			disc_op_free(s->ops[i]);
+			e->nops_total--;
+		} else {
+			cap = d->nops;
+			p = d->ops;
+			if (disc_grow(&p, &cap, d->nops + 1,
+			    sizeof(*d->ops)) == -1) {
+				disc_op_free(s->ops[i]);
+				e->nops_total--;
+				rc = -1;
+				continue;
+			}
+			d->ops = p;
+			s->ops[i]->node = d;
+			d->ops[d->nops++] = s->ops[i];
+		}
+		s->ops[i] = NULL;
+	}
+	s->nops = 0;
+	for (i = 0; i < s->nkids; i++) {
+		if (kid_find(d, s->kids[i]->seg, &at)) {
+			if (node_merge(e, d->kids[at], s->kids[i]) == -1)
+				rc = -1;
+		} else if (kid_insert(d, s->kids[i], at) == -1) {
+			disc_node_free(s->kids[i]);
+			rc = -1;
+		}
+		s->kids[i] = NULL;
+	}
+	s->nkids = 0;
+	if (s->param != NULL) {
+		if (d->param == NULL) {
+			d->param = s->param;
+			d->param->parent = d;
+		} else if (node_merge(e, d->param, s->param) == -1)
+			rc = -1;
+		s->param = NULL;
+	}
+	disc_node_free(s);
+	return (rc);
+}
+
+/* Turn literal kid number `i` of `n` into values of its parameter. */
+static int
+fold_kid(struct disc_engine *e, struct disc_node *n, size_t i)
+{
+	struct disc_node	*kid = n->kids[i];
+	int			 rc;
+
+	if (n->param == NULL && (n->param = disc_node_new(NULL, n)) == NULL)
+		return (-1);
+	memmove(&n->kids[i], &n->kids[i + 1],
+	    (n->nkids - i - 1) * sizeof(*n->kids));
+	n->nkids--;
+	rc = param_value_add(n->param, kid->seg, DISC_SEG_WORD);
+	if (node_merge(e, n->param, kid) == -1)
+		rc = -1;
+	return (rc);
+}
+
+static int
+fold_literals(struct disc_engine *e, struct disc_node *n)
+{
+	int	rc = 0;
+
+	while (n->nkids > 0)
+		if (fold_kid(e, n, n->nkids - 1) == -1)
+			rc = -1;
+	return (rc);
+}
+
+struct disc_node *
+disc_path_insert(struct disc_engine *e, const char *path)
+{
+	struct disc_node	*n = e->root, *kid;
+	char			*copy, *seg, *next;
+	size_t			 len, at, nseg = 0;
+	enum disc_seg		 cls;
+
+	if ((copy = disc_strdup(path)) == NULL)
+		return (NULL);
+	for (seg = copy; seg != NULL; seg = next) {
+		if ((next = strchr(seg, '/')) != NULL)
+			*next++ = '\0';
+		len = strlen(seg);
+		if (len == 0)
+			continue;
+		if (++nseg > SEG_MAX)
+			goto fail;
+		len = disc_pct_decode(seg, len, 0);
+		if (len == 0 || memchr(seg, '\0', len) != NULL ||
+		    strlen(seg) != len)
+			goto fail;
+		cls = disc_classify_segment(seg);
+		if (cls != DISC_SEG_WORD) {
+			if (n->param == NULL &&
+			    (n->param = disc_node_new(NULL, n)) == NULL)
+				goto fail;
+			if (param_value_add(n->param, seg, cls) == -1)
+				goto fail;
+			n = n->param;
+			continue;
+		}
+		if (n->param != NULL && n->nkids == 0 && n->param->pclass &
+		    (1u << DISC_SEG_WORD)) {
+			/* This position was already folded: stay folded. */
+			if (param_value_add(n->param, seg, DISC_SEG_WORD) == -1)
+				goto fail;
+			n = n->param;
+			continue;
+		}
+		if (!kid_find(n, seg, &at)) {
+			if ((kid = disc_node_new(seg, n)) == NULL)
+				goto fail;
+			if (kid_insert(n, kid, at) == -1) {
+				disc_node_free(kid);
+				goto fail;
+			}
+			if (n->nkids > DISC_KIDS_MAX) {
+				/* The new word is folded with the others. */
+				if (fold_literals(e, n) == -1)
+					goto fail;
+				n = n->param;
+				continue;
+			}
+		}
+		n = n->kids[at];
+	}
+	free(copy);
+	n->hits++;
+	return (n);
+fail:
+	free(copy);
+	return (NULL);
+}
+
+/*
+ * What a node's operations answer, without any path words: methods,
+ * successful media types and the top-level fields of JSON bodies.
+ * `rich` says whether there were JSON fields to compare at all.
+ */
+static uint64_t
+ops_signature(const struct disc_node *n, int *rich)
+{
+	const struct disc_op		*op;
+	const struct disc_status	*st;
+	const struct disc_media		*m;
+	const struct disc_schema	*s;
+	uint64_t			 h = 0, oh;
+	size_t				 i, j, k, p;
+
+	for (i = 0; i < n->nops; i++) {
+		op = n->ops[i];
+		oh = disc_hash(op->method, strlen(op->method));
+		for (j = 0; j < op->nst; j++) {
+			st = &op->st[j];
+			if (st->code < 200 || st->code >= 300)
+				continue;
+			for (k = 0; k < st->nmedia; k++) {
+				m = &st->media[k];
+				oh = disc_hash_mix(oh,
+				    disc_hash(m->ctype, strlen(m->ctype)));
+				if ((s = m->schema) == NULL)
+					continue;
+				if ((s->types & DISC_T_ARR) && s->items != NULL)
+					s = s->items;
+				oh = disc_hash_mix(oh, s->types);
+				for (p = 0; p < s->nprops; p++) {
+					oh = disc_hash_mix(oh,
+					    disc_hash(s->props[p].name,
+					    strlen(s->props[p].name)));
+					*rich = 1;
+				}
+			}
+		}
+		/* Operations are unordered: combine commutatively. */
+		h += disc_hash_mix(oh, 0x5bd1e995);
+	}
+	return (h);
+}
+
+static void
+node_signature(struct disc_node *n)
+{
+	uint64_t	h, kids = 0;
+	size_t		i;
+	int		rich = 0;
+
+	h = ops_signature(n, &rich);
+	for (i = 0; i < n->nkids; i++) {
+		kids += disc_hash_mix(n->kids[i]->sig, 17);
+		rich |= n->kids[i]->sig_rich;
+	}
+	h = disc_hash_mix(h, kids);
+	h = disc_hash_mix(h, n->nkids);
+	if (n->param != NULL) {
+		h = disc_hash_mix(h, disc_hash_mix(n->param->sig, 29));
+		rich |= n->param->sig_rich;
+	}
+	n->sig = h;
+	n->sig_rich = rich;
+}
+
+static int
+slug_chars(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (isdigit((unsigned char)*s) || isupper((unsigned char)*s) ||
+		    *s == '-' || *s == '_' || *s == '.' || *s == '@' ||
+		    (unsigned char)*s >= 0x80)
+			return (1);
+	return (0);
+}
+
+static const char *
+extension(const char *s)
+{
+	const char	*d = strrchr(s, '.');
+
+	return (d != NULL && disc_is_file_like(s) ? d : "");
+}
+
+/*
+ * Should `k` literal siblings with one signature, starting at kids[i],
+ * be one parameter?  Several file names with one extension are; so are
+ * several words whose subtrees return the same JSON fields, the more
+ * readily when the words look like data (digits, dashes, capitals).
+ * The first segment is left alone unless very many words agree: APIs
+ * rarely start with a variable.
+ */
+static int
+should_fold(const struct disc_node *n, size_t i, size_t k)
+{
+	size_t		 j, slug = 0, files = 0;
+	const char	*ext = extension(n->kids[i]->seg);
+
+	for (j = i; j < i + k; j++) {
+		if (slug_chars(n->kids[j]->seg))
+			slug++;
+		if (*ext != '\0' && strcmp(extension(n->kids[j]->seg),
+		    ext) == 0)
+			files++;
+	}
+	if (files == k && k >= 3 && n->parent != NULL)
+		return (1);
+	if (!n->kids[i]->sig_rich)
+		return (0);
+	if (n->parent == NULL)
+		return (k >= 8 && slug * 2 >= k);
+	if (k >= 6)
+		return (1);
+	return (k >= 3 && slug * 2 >= k);
+}
+
+static int
+sig_order(const void *a, const void *b)
+{
+	const struct disc_node	*na = *(const struct disc_node *const *)a;
+	const struct disc_node	*nb = *(const struct disc_node *const *)b;
+	const char		*ea, *eb;
+	int			 c;
+
+	if (na->sig != nb->sig)
+		return (na->sig < nb->sig ? -1 : 1);
+	ea = extension(na->seg);
+	eb = extension(nb->seg);
+	if ((c = strcmp(ea, eb)) != 0)
+		return (c);
+	return (strcmp(na->seg, nb->seg));
+}
+
+static int
+seg_order(const void *a, const void *b)
+{
+	const struct disc_node	*na = *(const struct disc_node *const *)a;
+	const struct disc_node	*nb = *(const struct disc_node *const *)b;
+
+	return (strcmp(na->seg, nb->seg));
+}
+
+/* Sibling runs agree when their signatures (and extensions) match. */
+static int
+same_run(const struct disc_node *a, const struct disc_node *b)
+{
+	return (a->sig == b->sig &&
+	    strcmp(extension(a->seg), extension(b->seg)) == 0);
+}
+
+static int
+settle_node(struct disc_engine *e, struct disc_node *n, int depth)
+{
+	size_t	i, j, k;
+	int	folded = 0;
+
+	if (depth > SEG_MAX + 2)
+		return (0);
+	for (i = 0; i < n->nkids; i++)
+		if (settle_node(e, n->kids[i], depth + 1) == -1)
+			return (-1);
+	if (n->param != NULL && settle_node(e, n->param, depth + 1) == -1)
+		return (-1);
+
+	if (n->nkids >= 2) {
+		qsort(n->kids, n->nkids, sizeof(*n->kids), sig_order);
+		for (i = 0; i < n->nkids; i = j) {
+			for (j = i + 1; j < n->nkids &&
+			    same_run(n->kids[i], n->kids[j]); j++)
+				;
+			k = j - i;
+			if (k < 3 || !should_fold(n, i, k))
+				continue;
+			while (k-- > 0)
+				if (fold_kid(e, n, i) == -1)
+					return (-1);
+			folded = 1;
+			j = i;
+		}
+		qsort(n->kids, n->nkids, sizeof(*n->kids), seg_order);
+	}
+	/* Folding merged subtrees: their words may now fold in turn. */
+	if (folded && settle_node(e, n->param, depth + 1) == -1)
+		return (-1);
+	node_signature(n);
+	return (0);
+}
+
+static int
+is_skip_word(const char *w)
+{
+	if (strcmp(w, "api") == 0 || strcmp(w, "rest") == 0)
+		return (1);
+	/* Version prefixes: v1, v2beta, v1.1. */
+	return (w[0] == 'v' && isdigit((unsigned char)w[1]));
+}
+
+/* The parameter's name from the nearest literal word above it. */
+static int
+name_param(struct disc_node *p)
+{
+	const struct disc_node	*a;
+	char			 base[NAME_MAX_], word[NAME_MAX_];
+	char			 name[NAME_MAX_ + 16];
+	const char		*suffix;
+	unsigned		 c = p->pclass;
+	int			 n, clash;
+
+	base[0] = '\0';
+	for (a = p->parent; a != NULL && a->seg == NULL; a = a->parent)
+		;
+	if (a != NULL && a->seg != NULL) {
+		disc_singular(a->seg, word, sizeof(word));
+		disc_camel(word, base, sizeof(base), 0);
+	}
+	if (c & (1u << DISC_SEG_WORD))
+		suffix = "Name";
+	else if (c == (1u << DISC_SEG_DATE))
+		suffix = "Date";
+	else if (c == (1u << DISC_SEG_EMAIL))
+		suffix = "Email";
+	else
+		suffix = "Id";
+	if (base[0] == '\0') {
+		(void)snprintf(base, sizeof(base), "%s",
+		    suffix[0] == 'I' ? "id" : suffix[0] == 'N' ? "name" :
+		    suffix[0] == 'D' ? "date" : "email");
+		suffix = "";
+	}
+	for (n = 1;; n++) {
+		if (n == 1)
+			(void)snprintf(name, sizeof(name), "%s%s", base, suffix);
+		else
+			(void)snprintf(name, sizeof(name), "%s%s%d", base,
+			    suffix, n);
+		clash = 0;
+		for (a = p->parent; a != NULL; a = a->parent)
+			if (a->seg == NULL && a->pname != NULL &&
+			    strcmp(a->pname, name) == 0)
+				clash = 1;
+		if (!clash)
+			break;
+	}
+	free(p->pname);
+	p->pname = disc_strdup(name);
+	return (p->pname == NULL ? -1 : 0);
+}
+
+static int
+name_params(struct disc_node *n)
+{
+	size_t	i;
+
+	if (n->seg == NULL && n->parent != NULL && name_param(n) == -1)
+		return (-1);
+	for (i = 0; i < n->nkids; i++)
+		if (name_params(n->kids[i]) == -1)
+			return (-1);
+	if (n->param != NULL && name_params(n->param) == -1)
+		return (-1);
+	return (0);
+}
+
+static void
+seg_escape(struct disc_buf *b, const char *s)
+{
+	static const char	 keep[] = "-._~!$&'()*+,;=:@";
+	unsigned char		 c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (isalnum(c) || (c < 0x80 && strchr(keep, c) != NULL))
+			disc_buf_add(b, s, 1);
+		else
+			disc_buf_fmt(b, "%%%02X", c);
+	}
+}
+
+char *
+disc_node_template(const struct disc_node *n)
+{
+	const struct disc_node	*chain[SEG_MAX + 2];
+	struct disc_buf		 b = { NULL, 0, 0, 0 };
+	size_t			 depth = 0;
+
+	for (; n != NULL && n->parent != NULL && depth < SEG_MAX + 2;
+	    n = n->parent)
+		chain[depth++] = n;
+	if (depth == 0)
+		return (disc_strdup("/"));
+	while (depth-- > 0) {
+		disc_buf_str(&b, "/");
+		if (chain[depth]->seg != NULL)
+			seg_escape(&b, chain[depth]->seg);
+		else
+			disc_buf_fmt(&b, "{%s}", chain[depth]->pname ?
+			    chain[depth]->pname : "id");
+	}
+	return (disc_buf_finish(&b));
+}
+
+static int
+collect_ops(struct disc_engine *e, struct disc_node *n, size_t *cap)
+{
+	size_t	 i;
+	void	*p;
+
+	for (i = 0; i < n->nops; i++) {
+		p = e->ops;
+		if (disc_grow(&p, cap, e->nops + 1, sizeof(*e->ops)) == -1)
+			return (-1);
+		e->ops = p;
+		e->ops[e->nops++] = n->ops[i];
+	}
+	for (i = 0; i < n->nkids; i++)
+		if (collect_ops(e, n->kids[i], cap) == -1)
+			return (-1);
+	if (n->param != NULL && collect_ops(e, n->param, cap) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+method_rank(const char *m)
+{
+	static const char *const order[] = { "GET", "PUT", "POST", "DELETE",
+	    "OPTIONS", "HEAD", "PATCH", "TRACE", NULL };
+	int	i;
+
+	for (i = 0; order[i] != NULL; i++)
+		if (strcmp(m, order[i]) == 0)
+			return (i);
+	return (i);
+}
+
+static int
+op_order(const void *a, const void *b)
+{
+	const struct disc_op	*oa = *(const struct disc_op *const *)a;
+	const struct disc_op	*ob = *(const struct disc_op *const *)b;
+	int			 c;
+
+	if ((c = strcmp(oa->tmpl, ob->tmpl)) != 0)
+		return (c);
+	return (method_rank(oa->method) - method_rank(ob->method));
+}
+
+static void
+pascal_append(char *out, size_t outsz, const char *word, int singular)
+{
+	char	one[NAME_MAX_], camel[NAME_MAX_];
+	size_t	len = strlen(out);
+
+	if (singular)
+		disc_singular(word, one, sizeof(one));
+	else
+		(void)snprintf(one, sizeof(one), "%s", word);
+	disc_camel(one, camel, sizeof(camel), 1);
+	(void)snprintf(out + len, outsz - len, "%s", camel);
+}
+
+/*
+ * getStoreOrder, listUsers, createUserOrder: a verb from the method and
+ * whether the path ends on an item or a collection, then the resource
+ * words (made singular where an id follows them).
+ */
+static int
+op_name(struct disc_op *op, char *out, size_t outsz)
+{
+	const struct disc_node	*chain[SEG_MAX + 2], *n;
+	char			 noun[160], last_one[NAME_MAX_];
+	const char		*verb, *m = op->method, *last = NULL;
+	size_t			 depth = 0, i;
+	int			 item, plural;
+
+	for (n = op->node; n != NULL && n->parent != NULL &&
+	    depth < SEG_MAX + 2; n = n->parent)
+		chain[depth++] = n;
+	noun[0] = '\0';
+	item = depth > 0 && chain[0]->seg == NULL;
+	for (i = depth; i-- > 0;) {
+		n = chain[i];
+		if (n->seg == NULL || is_skip_word(n->seg))
+			continue;
+		last = n->seg;
+		pascal_append(noun, sizeof(noun), n->seg,
+		    i > 0 && chain[i - 1]->seg == NULL);
+	}
+	plural = 0;
+	if (!item && last != NULL) {
+		disc_singular(last, last_one, sizeof(last_one));
+		plural = strcmp(last_one, last) != 0;
+	}
+	if (strcmp(m, "GET") == 0)
+		verb = (!item && plural) ? "list" : "get";
+	else if (strcmp(m, "POST") == 0)
+		verb = plural ? "create" : "post";
+	else if (strcmp(m, "PUT") == 0)
+		verb = "replace";
+	else if (strcmp(m, "PATCH") == 0)
+		verb = "update";
+	else if (strcmp(m, "DELETE") == 0)
+		verb = "delete";
+	else if (strcmp(m, "HEAD") == 0)
+		verb = "head";
+	else if (strcmp(m, "OPTIONS") == 0)
+		verb = "options";
+	else
+		verb = "trace";
+	if (plural && strcmp(verb, "list") != 0 && last != NULL) {
+		/* createUser, not createUsers: one item is made. */
+		size_t	 cut = strlen(noun);
+		char	 camel[NAME_MAX_];
+
+		disc_camel(last, camel, sizeof(camel), 1);
+		if (strlen(camel) <= cut)
+			noun[cut - strlen(camel)] = '\0';
+		pascal_append(noun, sizeof(noun), last, 1);
+	}
+	if (noun[0] == '\0')
+		(void)snprintf(noun, sizeof(noun), "Root");
+	(void)snprintf(out, outsz, "%s%s", verb, noun);
+	return (0);
+}
+
+static int
+op_tag(struct disc_op *op)
+{
+	const struct disc_node	*chain[SEG_MAX + 2], *n;
+	size_t			 depth = 0;
+	char			 tag[NAME_MAX_];
+
+	for (n = op->node; n != NULL && n->parent != NULL &&
+	    depth < SEG_MAX + 2; n = n->parent)
+		chain[depth++] = n;
+	(void)snprintf(tag, sizeof(tag), "general");
+	while (depth-- > 0) {
+		n = chain[depth];
+		if (n->seg != NULL && !is_skip_word(n->seg)) {
+			disc_camel(n->seg, tag, sizeof(tag), 0);
+			if (tag[0] == '\0')
+				(void)snprintf(tag, sizeof(tag), "general");
+			break;
+		}
+	}
+	free(op->tag);
+	op->tag = disc_strdup(tag);
+	return (op->tag == NULL ? -1 : 0);
+}
+
+struct op_pos {
+	struct disc_op	*op;
+	size_t		 pos;
+};
+
+static int
+id_order(const void *a, const void *b)
+{
+	const struct op_pos	*pa = a, *pb = b;
+	int			 c;
+
+	if ((c = strcmp(pa->op->id, pb->op->id)) != 0)
+		return (c);
+	return (pa->pos < pb->pos ? -1 : pa->pos > pb->pos);
+}
+
+/*
+ * Give every operation a unique id: within a run of equal ids, the
+ * later ones in template order get a counter.
+ */
+static int
+unique_ids(struct disc_engine *e)
+{
+	struct op_pos	*byid;
+	size_t		 i, j, k;
+	char		 name[200];
+	int		 n, rc = 0;
+
+	if (e->nops < 2)
+		return (0);
+	if ((byid = calloc(e->nops, sizeof(*byid))) == NULL)
+		return (-1);
+	for (i = 0; i < e->nops; i++) {
+		byid[i].op = e->ops[i];
+		byid[i].pos = i;
+	}
+	qsort(byid, e->nops, sizeof(*byid), id_order);
+	for (i = 0; i < e->nops; i = j) {
+		for (j = i + 1; j < e->nops &&
+		    strcmp(byid[i].op->id, byid[j].op->id) == 0; j++)
+			;
+		for (k = i + 1, n = 2; k < j; k++, n++) {
+			(void)snprintf(name, sizeof(name), "%s%d",
+			    byid[k].op->id, n);
+			free(byid[k].op->id);
+			if ((byid[k].op->id = disc_strdup(name)) == NULL)
+				rc = -1;
+		}
+	}
+	free(byid);
+	return (rc);
+}
+
+int
+disc_path_settle(struct disc_engine *e)
+{
+	size_t	 cap = 0, i;
+	char	 name[200];
+
+	if (settle_node(e, e->root, 0) == -1)
+		return (-1);
+	if (name_params(e->root) == -1)
+		return (-1);
+	free(e->ops);
+	e->ops = NULL;
+	e->nops = 0;
+	if (collect_ops(e, e->root, &cap) == -1)
+		return (-1);
+	for (i = 0; i < e->nops; i++) {
+		free(e->ops[i]->tmpl);
+		if ((e->ops[i]->tmpl = disc_node_template(e->ops[i]->node))
+		    == NULL)
+			return (-1);
+	}
+	qsort(e->ops, e->nops, sizeof(*e->ops), op_order);
+	for (i = 0; i < e->nops; i++) {
+		(void)op_name(e->ops[i], name, sizeof(name));
+		free(e->ops[i]->id);
+		if ((e->ops[i]->id = disc_strdup(name)) == NULL)
+			return (-1);
+		if (op_tag(e->ops[i]) == -1)
+			return (-1);
+	}
+	return (unique_ids(e));
+}
