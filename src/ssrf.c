@@ -316,7 +316,8 @@ ssrf_resolve_check(const char *host, const char *port, char *why,
 	int			 rc, ok, count;
 
 	if (host == NULL || host[0] == '\0')
-		return (ssrf_refuse(why, whylen, "destination URL has no host"));
+		return (ssrf_refuse(why, whylen,
+		    "destination URL has no host"));
 
 	/*
 	 * No AI_ADDRCONFIG: every address the name has must pass, also
@@ -445,7 +446,8 @@ ssrf_parse_url(const char *url, struct ssrf_url *out, char *why,
 		}
 	}
 	if (auth == auth_end)
-		return (ssrf_refuse(why, whylen, "destination URL has no host"));
+		return (ssrf_refuse(why, whylen,
+		    "destination URL has no host"));
 
 	/* Split host and port; only a bracketed IPv6 host holds ':'. */
 	if (*auth == '[') {
@@ -651,7 +653,8 @@ ssrf_parse_host(const char *host, size_t len, struct ssrf_url *out,
 	uint32_t		 v4;
 
 	if (len == 0)
-		return (ssrf_refuse(why, whylen, "destination URL has no host"));
+		return (ssrf_refuse(why, whylen,
+		    "destination URL has no host"));
 
 	if (host[0] == '[') {
 		/* "[...]": strip the brackets; no zone id, however spelt. */
