@@ -175,6 +175,49 @@ class ModeSwitch:
             self._plan = []
 
 
+class DeliveryQueue:
+    """Runs automatic webhook deliveries one at a time, in the order the
+    events happened, on a background thread, so a test sees them in a
+    fixed order.  (Manual delivery is how tests get other orders.)"""
+
+    class Job:
+        def __init__(self, fn, args):
+            self.fn, self.args = fn, args
+            self.done = threading.Event()
+
+        def join(self, timeout=None):
+            return self.done.wait(timeout)
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._jobs = []
+        self._thread = None
+
+    def submit(self, fn, *args):
+        job = self.Job(fn, args)
+        with self._cv:
+            self._jobs.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run,
+                                                daemon=True)
+                self._thread.start()
+            self._cv.notify()
+        return job
+
+    def _run(self):
+        while True:
+            with self._cv:
+                while not self._jobs:
+                    self._cv.wait()
+                job = self._jobs.pop(0)
+            try:
+                job.fn(*job.args)
+            except Exception as e:  # keep the worker alive
+                log("delivery job failed: %s: %s", type(e).__name__, e)
+            finally:
+                job.done.set()
+
+
 def wait_until_client_leaves(conn, cap):
     """Hold the calling thread until the peer closes the connection, the
     process stops, or cap seconds pass.  Returns why it stopped."""

@@ -241,6 +241,9 @@ def subscribed(etype):
     return any(fnmatch.fnmatchcase(etype, p) for p in S.events_filter)
 
 
+DELIVERIES = fakelib.DeliveryQueue()
+
+
 def create_event(etype, resource_type, resource, summary, auto=None):
     """Store an event (a snapshot of resource) and hand it to delivery.
     Returns (event, thread or None); unsubscribed types are stored but
@@ -272,9 +275,7 @@ def create_event(etype, resource_type, resource, summary, auto=None):
             S.pending.append(eid)
     t = None
     if auto:
-        t = threading.Thread(target=deliver_with_retries, args=(eid,),
-                             daemon=True)
-        t.start()
+        t = DELIVERIES.submit(deliver_with_retries, eid)
     return ev, t
 
 

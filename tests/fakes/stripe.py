@@ -203,6 +203,9 @@ def sign(secret, timestamp, body):
     return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
 
 
+DELIVERIES = fakelib.DeliveryQueue()
+
+
 def create_event(etype, obj, previous=None, request=None, auto=None):
     """Store an event holding a snapshot of obj and hand it to delivery
     (auto=None: as configured; False: leave it pending).
@@ -232,9 +235,7 @@ def create_event(etype, obj, previous=None, request=None, auto=None):
             S.pending.append(ev["id"])
     t = None
     if auto:
-        t = threading.Thread(target=deliver_with_retries, args=(ev["id"],),
-                             daemon=True)
-        t.start()
+        t = DELIVERIES.submit(deliver_with_retries, ev["id"])
     return ev, t
 
 
