@@ -7,7 +7,7 @@ SEC_WARN	:= -Wmissing-declarations -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wpointer-arith -Wcast-qual \
 		   -Wsign-compare -Werror
 
-TESTS	+= $(B)/test_ssrf $(B)/test_redact
+TESTS	+= $(B)/test_ssrf $(B)/test_redact $(B)/test_whsig
 
 $(B)/test_ssrf: test_ssrf.c $(TOP)/src/ssrf.c $(TOP)/src/ssrf.h | $(B)
 	$(CC) $(CFLAGS) $(SEC_WARN) -o $@ test_ssrf.c $(TOP)/src/ssrf.c \
