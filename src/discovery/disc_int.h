@@ -216,8 +216,6 @@ struct disc_node {
 	struct disc_op		**ops;
 	size_t			 nops;
 	unsigned long		 hits;
-	uint64_t		 sig;
-	int			 sig_rich;
 	char			*pname;
 };
 

@@ -444,7 +444,9 @@ disc_path_insert(struct disc_engine *e, const char *path)
 		n = n->kids[at];
 	}
 	free(copy);
-	n->hits++;
+	/* Hits count every call at or below a node. */
+	for (kid = n; kid != NULL; kid = kid->parent)
+		kid->hits++;
 	return (n);
 fail:
 	free(copy);
@@ -452,79 +454,176 @@ fail:
 }
 
 /*
- * What a node's operations answer, without any path words: methods,
- * successful media types and the top-level fields of JSON bodies.
- * `rich` says whether there were JSON fields to compare at all.
+ * The successful answer of an operation: the lowest 2xx status and its
+ * first media type.  Returns 0 when the operation never succeeded.
  */
-static uint64_t
-ops_signature(const struct disc_node *n, int *rich)
+static int
+ok_answer(const struct disc_op *op, const struct disc_media **m)
 {
-	const struct disc_op		*op;
-	const struct disc_status	*st;
-	const struct disc_media		*m;
-	const struct disc_schema	*s;
-	uint64_t			 h = 0, oh;
-	size_t				 i, j, k, p;
+	size_t	i;
 
-	for (i = 0; i < n->nops; i++) {
-		op = n->ops[i];
-		oh = disc_hash(op->method, strlen(op->method));
-		for (j = 0; j < op->nst; j++) {
-			st = &op->st[j];
-			if (st->code < 200 || st->code >= 300)
-				continue;
-			for (k = 0; k < st->nmedia; k++) {
-				m = &st->media[k];
-				oh = disc_hash_mix(oh,
-				    disc_hash(m->ctype, strlen(m->ctype)));
-				if ((s = m->schema) == NULL)
+	*m = NULL;
+	for (i = 0; i < op->nst; i++) {
+		if (op->st[i].code < 200 || op->st[i].code >= 300)
+			continue;
+		if (op->st[i].nmedia > 0)
+			*m = &op->st[i].media[0];
+		return (1);
+	}
+	return (0);
+}
+
+/* The object whose fields describe a body: itself or its list items. */
+static const struct disc_schema *
+body_object(const struct disc_media *m)
+{
+	const struct disc_schema	*s;
+
+	if (m == NULL || (s = m->schema) == NULL)
+		return (NULL);
+	if ((s->types & DISC_T_ARR) && s->items != NULL &&
+	    s->items->nprops > 0)
+		return (s->items);
+	return (s->nprops > 0 ? s : NULL);
+}
+
+static int
+has_prop(const struct disc_schema *s, const char *name)
+{
+	size_t	lo = 0, hi = s->nprops, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(s->props[mid].name, name)) == 0)
+			return (1);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (0);
+}
+
+static const struct disc_op *
+op_of(const struct disc_node *n, const char *method)
+{
+	size_t	i;
+
+	for (i = 0; i < n->nops; i++)
+		if (strcmp(n->ops[i]->method, method) == 0)
+			return (n->ops[i]);
+	return (NULL);
+}
+
+/*
+ * Does word `w` behave like the words of a cluster (`members` marks
+ * them in `kids`)?  +1 when there is evidence for it: a method that
+ * succeeded on both answers with mostly the same fields (optional
+ * fields come and go between samples, so the cluster's fields are
+ * pooled), or both have the same sub-resource.  -1 when there is
+ * evidence against: the same method answers with other fields or
+ * another kind of body.  0 when the calls say nothing either way.
+ */
+static int
+alike(const struct disc_node *w, struct disc_node **kids, size_t k,
+    const int *cl, int c)
+{
+	const struct disc_media		*mw, *mm;
+	const struct disc_schema	*sw, *sm;
+	const struct disc_op		*om;
+	size_t				 i, j, p, known, at;
+	int				 yes = 0, seen, objects, match;
+
+	for (i = 0; i < w->nops; i++) {
+		if (!ok_answer(w->ops[i], &mw))
+			continue;
+		sw = body_object(mw);
+		seen = objects = match = 0;
+		known = 0;
+		for (p = 0; sw != NULL && p < sw->nprops; p++) {
+			for (j = 0; j < k; j++) {
+				if (cl[j] != c || (om = op_of(kids[j],
+				    w->ops[i]->method)) == NULL ||
+				    !ok_answer(om, &mm) ||
+				    (sm = body_object(mm)) == NULL)
 					continue;
-				if ((s->types & DISC_T_ARR) && s->items != NULL)
-					s = s->items;
-				oh = disc_hash_mix(oh, s->types);
-				for (p = 0; p < s->nprops; p++) {
-					oh = disc_hash_mix(oh,
-					    disc_hash(s->props[p].name,
-					    strlen(s->props[p].name)));
-					*rich = 1;
+				if (has_prop(sm, sw->props[p].name)) {
+					known++;
+					break;
 				}
 			}
 		}
-		/* Operations are unordered: combine commutatively. */
-		h += disc_hash_mix(oh, 0x5bd1e995);
+		for (j = 0; j < k; j++) {
+			if (cl[j] != c || (om = op_of(kids[j],
+			    w->ops[i]->method)) == NULL || !ok_answer(om, &mm))
+				continue;
+			seen = 1;
+			if ((sm = body_object(mm)) != NULL)
+				objects = 1;
+			else if ((mw == NULL) == (mm == NULL) && (mw == NULL ||
+			    strcmp(mw->ctype, mm->ctype) == 0))
+				match = 1;
+		}
+		if (!seen)
+			continue;
+		if (sw != NULL && objects) {
+			if (known * 2 < sw->nprops)
+				return (-1);
+			yes = 1;
+		} else if (sw == NULL && !objects && match)
+			yes = 1;
+		else
+			return (-1);
 	}
-	return (h);
+	for (j = 0; j < k && !yes; j++) {
+		if (cl[j] != c)
+			continue;
+		for (i = 0; i < w->nkids && !yes; i++)
+			if (kid_find(kids[j], w->kids[i]->seg, &at))
+				yes = 1;
+		if (w->param != NULL && kids[j]->param != NULL)
+			yes = 1;
+	}
+	return (yes);
 }
 
-static void
-node_signature(struct disc_node *n)
+/* Weak evidence: some method answered with the same status on both. */
+static int
+same_calls(const struct disc_node *a, const struct disc_node *b)
 {
-	uint64_t	h, kids = 0;
-	size_t		i;
-	int		rich = 0;
+	size_t	i, j, x, y;
 
-	h = ops_signature(n, &rich);
-	for (i = 0; i < n->nkids; i++) {
-		kids += disc_hash_mix(n->kids[i]->sig, 17);
-		rich |= n->kids[i]->sig_rich;
-	}
-	h = disc_hash_mix(h, kids);
-	h = disc_hash_mix(h, n->nkids);
-	if (n->param != NULL) {
-		h = disc_hash_mix(h, disc_hash_mix(n->param->sig, 29));
-		rich |= n->param->sig_rich;
-	}
-	n->sig = h;
-	n->sig_rich = rich;
+	for (i = 0; i < a->nops; i++)
+		for (j = 0; j < b->nops; j++) {
+			if (strcmp(a->ops[i]->method, b->ops[j]->method) != 0)
+				continue;
+			for (x = 0; x < a->ops[i]->nst; x++)
+				for (y = 0; y < b->ops[j]->nst; y++)
+					if (a->ops[i]->st[x].code ==
+					    b->ops[j]->st[y].code)
+						return (1);
+		}
+	return (0);
 }
 
+/* Characters that names, slugs and file names have and words lack. */
 static int
 slug_chars(const char *s)
 {
 	for (; *s != '\0'; s++)
-		if (isdigit((unsigned char)*s) || isupper((unsigned char)*s) ||
-		    *s == '-' || *s == '_' || *s == '.' || *s == '@' ||
+		if (isdigit((unsigned char)*s) || *s == '-' || *s == '_' ||
+		    *s == '.' || *s == '@' || *s == '~' || *s == ' ' ||
 		    (unsigned char)*s >= 0x80)
+			return (1);
+	return (0);
+}
+
+static int
+inner_capital(const char *s)
+{
+	for (s++; *s != '\0'; s++)
+		if (isupper((unsigned char)s[0]) && islower((unsigned char)s[-1]))
 			return (1);
 	return (0);
 }
@@ -537,52 +636,14 @@ extension(const char *s)
 	return (d != NULL && disc_is_file_like(s) ? d : "");
 }
 
-/*
- * Should `k` literal siblings with one signature, starting at kids[i],
- * be one parameter?  Several file names with one extension are; so are
- * several words whose subtrees return the same JSON fields, the more
- * readily when the words look like data (digits, dashes, capitals).
- * The first segment is left alone unless very many words agree: APIs
- * rarely start with a variable.
- */
 static int
-should_fold(const struct disc_node *n, size_t i, size_t k)
-{
-	size_t		 j, slug = 0, files = 0;
-	const char	*ext = extension(n->kids[i]->seg);
-
-	for (j = i; j < i + k; j++) {
-		if (slug_chars(n->kids[j]->seg))
-			slug++;
-		if (*ext != '\0' && strcmp(extension(n->kids[j]->seg),
-		    ext) == 0)
-			files++;
-	}
-	if (files == k && k >= 3 && n->parent != NULL)
-		return (1);
-	if (!n->kids[i]->sig_rich)
-		return (0);
-	if (n->parent == NULL)
-		return (k >= 8 && slug * 2 >= k);
-	if (k >= 6)
-		return (1);
-	return (k >= 3 && slug * 2 >= k);
-}
-
-static int
-sig_order(const void *a, const void *b)
+hits_order(const void *a, const void *b)
 {
 	const struct disc_node	*na = *(const struct disc_node *const *)a;
 	const struct disc_node	*nb = *(const struct disc_node *const *)b;
-	const char		*ea, *eb;
-	int			 c;
 
-	if (na->sig != nb->sig)
-		return (na->sig < nb->sig ? -1 : 1);
-	ea = extension(na->seg);
-	eb = extension(nb->seg);
-	if ((c = strcmp(ea, eb)) != 0)
-		return (c);
+	if (na->hits != nb->hits)
+		return (na->hits < nb->hits ? 1 : -1);
 	return (strcmp(na->seg, nb->seg));
 }
 
@@ -595,19 +656,105 @@ seg_order(const void *a, const void *b)
 	return (strcmp(na->seg, nb->seg));
 }
 
-/* Sibling runs agree when their signatures (and extensions) match. */
-static int
-same_run(const struct disc_node *a, const struct disc_node *b)
+/*
+ * Choose which literal children of `n` are values of one parameter.
+ * Marks them in `fold` and returns how many.
+ *
+ * Words are clustered: a word joins a cluster when it behaves like a
+ * member (alike() > 0) and contradicts none.  A cluster is a parameter
+ * when it is big enough: three words when most look like data (digits,
+ * dashes, dots), six otherwise, eight at the first segment, where APIs
+ * rarely put a variable.  Words with no evidence either way (a name
+ * only ever deleted, say) then join a parameter cluster when they look
+ * like data too, or when some method answered them with a status it
+ * also gave a member; camelCase words (actions such as findByStatus)
+ * need real evidence.
+ * File names sharing an extension form a cluster of their own.
+ */
+static size_t
+choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
+    int *fold)
 {
-	return (a->sig == b->sig &&
-	    strcmp(extension(a->seg), extension(b->seg)) == 0);
+	int		*cl;
+	size_t		 i, j, ncl = 0, c, size, slug, chosen = 0;
+	int		 best, big, changed, pass;
+
+	if ((cl = calloc(k, sizeof(*cl))) == NULL)
+		return (0);
+	for (i = 0; i < k; i++)
+		cl[i] = -1;
+	/* Pass 1: clusters held together by positive evidence. */
+	for (i = 0; i < k; i++) {
+		best = -1;
+		for (c = 0; c < ncl && best == -1; c++)
+			if (alike(kids[i], kids, i, cl, (int)c) == 1)
+				best = (int)c;
+		cl[i] = best != -1 ? best : (int)ncl++;
+	}
+	/* Pass 2: decide each cluster, then let silent words join. */
+	for (c = 0; c < ncl; c++) {
+		size = slug = 0;
+		for (i = 0; i < k; i++)
+			if (cl[i] == (int)c) {
+				size++;
+				if (slug_chars(kids[i]->seg))
+					slug++;
+			}
+		if (n->parent == NULL)
+			big = size >= 8 && slug * 2 >= size;
+		else
+			big = (size >= 3 && slug * 2 >= size) || size >= 6;
+		if (!big)
+			continue;
+		for (i = 0; i < k; i++)
+			if (cl[i] == (int)c)
+				fold[i] = (int)c + 1;
+		/* Weak evidence spreads: repeat while words still join. */
+		for (changed = 1, pass = 0; changed && pass < 4; pass++) {
+			changed = 0;
+			for (i = 0; i < k; i++) {
+				if (fold[i] || alike(kids[i], kids, k, cl,
+				    (int)c) == -1)
+					continue;
+				if (slug_chars(kids[i]->seg))
+					fold[i] = (int)c + 1;
+				for (j = 0; j < k && !fold[i]; j++)
+					if (fold[j] == (int)c + 1 &&
+					    !inner_capital(kids[i]->seg) &&
+					    same_calls(kids[i], kids[j]))
+						fold[i] = (int)c + 1;
+				if (fold[i])
+					changed = 1;
+			}
+		}
+	}
+	/* File names: three or more with one extension. */
+	for (i = 0; i < k && n->parent != NULL; i++) {
+		const char	*ext = extension(kids[i]->seg);
+
+		if (*ext == '\0' || fold[i])
+			continue;
+		for (j = 0, size = 0; j < k; j++)
+			if (strcmp(extension(kids[j]->seg), ext) == 0)
+				size++;
+		if (size >= 3)
+			for (j = 0; j < k; j++)
+				if (strcmp(extension(kids[j]->seg), ext) == 0)
+					fold[j] = 1;
+	}
+	for (i = 0; i < k; i++)
+		if (fold[i])
+			chosen++;
+	free(cl);
+	return (chosen);
 }
 
 static int
 settle_node(struct disc_engine *e, struct disc_node *n, int depth)
 {
-	size_t	i, j, k;
-	int	folded = 0;
+	int	*fold;
+	size_t	 i, k;
+	int	 rc = 0;
 
 	if (depth > SEG_MAX + 2)
 		return (0);
@@ -616,29 +763,26 @@ settle_node(struct disc_engine *e, struct disc_node *n, int depth)
 			return (-1);
 	if (n->param != NULL && settle_node(e, n->param, depth + 1) == -1)
 		return (-1);
+	if (n->nkids < 3)
+		return (0);
 
-	if (n->nkids >= 2) {
-		qsort(n->kids, n->nkids, sizeof(*n->kids), sig_order);
-		for (i = 0; i < n->nkids; i = j) {
-			for (j = i + 1; j < n->nkids &&
-			    same_run(n->kids[i], n->kids[j]); j++)
-				;
-			k = j - i;
-			if (k < 3 || !should_fold(n, i, k))
-				continue;
-			while (k-- > 0)
-				if (fold_kid(e, n, i) == -1)
-					return (-1);
-			folded = 1;
-			j = i;
-		}
-		qsort(n->kids, n->nkids, sizeof(*n->kids), seg_order);
-	}
-	/* Folding merged subtrees: their words may now fold in turn. */
-	if (folded && settle_node(e, n->param, depth + 1) == -1)
+	/* Busiest words first: they seed the clusters. */
+	qsort(n->kids, n->nkids, sizeof(*n->kids), hits_order);
+	if ((fold = calloc(n->nkids, sizeof(*fold))) == NULL)
 		return (-1);
-	node_signature(n);
-	return (0);
+	k = choose_fold(n, n->kids, n->nkids, fold);
+	if (k > 0) {
+		/* Fold from the end so indexes stay valid. */
+		for (i = n->nkids; i-- > 0;)
+			if (fold[i] && fold_kid(e, n, i) == -1)
+				rc = -1;
+	}
+	free(fold);
+	qsort(n->kids, n->nkids, sizeof(*n->kids), seg_order);
+	/* Folding merged subtrees: their words may now fold in turn. */
+	if (k > 0 && rc == 0)
+		rc = settle_node(e, n->param, depth + 1);
+	return (rc);
 }
 
 static int
