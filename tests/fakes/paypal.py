@@ -5,7 +5,8 @@
   POST /v2/checkout/orders                      create an order
   GET  /v2/checkout/orders/{id}                 show it
   POST /v2/checkout/orders/{id}/capture         capture it
-  GET  /v2/payments/captures/{id}, POST .../refund, GET /v2/payments/refunds/{id}
+  GET  /v2/payments/captures/{id}, POST .../refund
+  GET  /v2/payments/refunds/{id}
   POST /v1/notifications/verify-webhook-signature
   GET  /checkoutnow?token={id}                  the buyer's approval page
   GET  /v1/notifications/certs/{name}           the signing certificate
