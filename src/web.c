@@ -78,6 +78,7 @@ web_index(struct http_request *req)
 {
 	if (strncmp(req->path, "/api/", 5) == 0 ||
 	    strcmp(req->path, "/api") == 0 ||
+	    strncmp(req->path, "/assets/", 8) == 0 ||
 	    !(req->method & (HTTP_METHOD_GET | HTTP_METHOD_HEAD)))
 		return (web_not_found(req));
 
