@@ -21,8 +21,10 @@
  * The JSON scanner runs on the proxy's hot path for every call: it is a
  * single pass over the input with a fixed bit stack for nesting, no
  * allocation, and output made of whole runs of input copied with memcpy
- * between replacements.  Input that is not JSON is reported so the
- * caller stores it unchanged.
+ * between replacements.  Field names cost more than the rest of the
+ * scan, so the verdict on each key is remembered for the rest of the
+ * body: a list of objects pays for its keys once.  Input that is not
+ * JSON is reported so the caller stores it unchanged.
  */
 
 #include <stddef.h>
@@ -78,6 +80,20 @@ struct redact_pair {
 	struct redact_name	second;
 };
 
+/*
+ * Verdicts on keys already seen in this body.  Lists of objects repeat
+ * the same keys over and over; a hit costs one memcmp instead of a
+ * word-by-word match.
+ */
+#define JSON_MEMO_BITS		5
+#define JSON_MEMO_SLOTS		(1 << JSON_MEMO_BITS)
+
+struct json_memo {
+	const char	*key;		/* into the input, valid for the call */
+	size_t		 len;
+	int		 secret;
+};
+
 struct jscan {
 	const char	*p;
 	const char	*end;
@@ -91,6 +107,7 @@ struct jscan {
 	unsigned int	 skip_depth;	/* its depth */
 	unsigned int	 depth;
 	uint64_t	 stack[REDACT_JSON_DEPTH / 64];
+	struct json_memo memo[JSON_MEMO_SLOTS];
 };
 
 static int	redact_class(int);
@@ -121,7 +138,8 @@ static int	json_redact_begin(struct jscan *, const char *);
 static int	json_string(struct jscan *, int *);
 static int	json_number(struct jscan *);
 static int	json_literal(struct jscan *, int *);
-static int	json_key_secret(const char *, size_t, int);
+static size_t	json_memo_slot(const char *, size_t);
+static int	json_key_secret(struct jscan *, const char *, size_t, int);
 static int	json_scan(struct jscan *);
 
 /*
@@ -903,16 +921,41 @@ json_literal(struct jscan *s, int *is_literal)
  * Matches a key given as the raw bytes between its quotes; escapes are
  * decoded first so "pass\u0077ord" is seen as "password".
  */
-static int
-json_key_secret(const char *raw, size_t len, int escaped)
+/* A slot from the length and the first and last two bytes of a key. */
+static size_t
+json_memo_slot(const char *raw, size_t len)
 {
-	char		buf[REDACT_KEY_MAX];
-	size_t		i, n;
-	unsigned int	cp;
-	int		k;
+	uint32_t	h;
 
-	if (!escaped)
-		return (redact_key_secret(raw, len));
+	h = (uint32_t)len;
+	if (len > 0) {
+		h = h << 8 | (unsigned char)raw[0];
+		h = h << 8 | (unsigned char)raw[len / 2];
+		h = h << 8 | (unsigned char)raw[len - 1];
+	}
+	h *= 0x9e3779b1U;
+	return (h >> (32 - JSON_MEMO_BITS));	/* the best-mixed bits */
+}
+
+static int
+json_key_secret(struct jscan *s, const char *raw, size_t len, int escaped)
+{
+	struct json_memo	*m;
+	char			 buf[REDACT_KEY_MAX];
+	size_t			 i, n;
+	unsigned int		 cp;
+	int			 k;
+
+	if (!escaped) {
+		m = &s->memo[json_memo_slot(raw, len)];
+		if (m->key != NULL && m->len == len &&
+		    memcmp(m->key, raw, len) == 0)
+			return (m->secret);
+		m->key = raw;
+		m->len = len;
+		m->secret = redact_key_secret(raw, len);
+		return (m->secret);
+	}
 
 	/* XXX a key over REDACT_KEY_MAX is judged by its head. */
 	n = 0;
@@ -1038,7 +1081,7 @@ json_scan(struct jscan *s)
 				return (rc);
 			/* Inside a redacted value nothing needs matching. */
 			if (!s->skipping) {
-				secret_next = json_key_secret(key,
+				secret_next = json_key_secret(s, key,
 				    (size_t)(s->p - 1 - key), escaped);
 			}
 			while (s->p < s->end && (*s->p == ' ' ||

@@ -630,6 +630,47 @@ test_json_large_body(void **state)
 }
 
 /*
+ * Many distinct keys, more than the scanner remembers verdicts for, seen
+ * again and again: every verdict stays that of its own key.
+ */
+static void
+test_json_many_repeated_keys(void **state)
+{
+	char	in[16384], want[16384], out[16384];
+	size_t	inl, wantl, outl;
+	int	round, k;
+
+	(void)state;
+	inl = wantl = 0;
+	in[inl++] = want[wantl++] = '[';
+	for (round = 0; round < 3; round++) {
+		for (k = 0; k < 80; k++) {
+			if (round || k) {
+				in[inl++] = ',';
+				want[wantl++] = ',';
+			}
+			if (k % 10 == 3) {
+				inl += (size_t)sprintf(in + inl,
+				    "{\"%s%d\":\"v\"}", "apiKey", k);
+				wantl += (size_t)sprintf(want + wantl,
+				    "{\"%s%d\":\"[REDACTED]\"}", "apiKey", k);
+			} else {
+				inl += (size_t)sprintf(in + inl,
+				    "{\"%s%d\":\"v\"}", "field", k);
+				wantl += (size_t)sprintf(want + wantl,
+				    "{\"%s%d\":\"v\"}", "field", k);
+			}
+		}
+	}
+	in[inl++] = want[wantl++] = ']';
+
+	assert_int_equal(redact_json(in, inl, out, sizeof(out), &outl, 0),
+	    REDACT_DONE);
+	assert_int_equal(outl, wantl);
+	assert_memory_equal(out, want, wantl);
+}
+
+/*
  * Random byte flips of a valid document must never crash the scanner,
  * and whatever it does not redact it must copy exactly.
  */
@@ -695,6 +736,7 @@ main(void)
 		cmocka_unit_test(test_json_output_sizes),
 		cmocka_unit_test(test_bound_worst_case),
 		cmocka_unit_test(test_json_large_body),
+		cmocka_unit_test(test_json_many_repeated_keys),
 		cmocka_unit_test(test_json_mutations),
 	};
 
