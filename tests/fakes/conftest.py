@@ -13,14 +13,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from runner import start_fake  # noqa: E402
-
-STRIPE_KEY = "sk_test_fixture_key_1234"
-STRIPE_WHSEC = "whsec_fixture_secret"
-GROQ_KEY = "gsk_fixture_key"
-PAYPAL_ID = "fixture-client"
-PAYPAL_SECRET = "fixture-secret"
-PAYPAL_WEBHOOK_ID = "3TW12345AB678901C"
+from fakekeys import (GROQ_KEY, PAYPAL_ID, PAYPAL_SECRET,  # noqa: E402
+                      PAYPAL_WEBHOOK_ID, STRIPE_KEY, STRIPE_WHSEC)
+from fakerunner import start_fake  # noqa: E402
 
 
 class Receiver:

@@ -21,9 +21,9 @@ import zlib
 import pytest
 import requests
 
-from conftest import (GROQ_KEY, PAYPAL_ID, PAYPAL_SECRET, PAYPAL_WEBHOOK_ID,
+from fakekeys import (GROQ_KEY, PAYPAL_ID, PAYPAL_SECRET, PAYPAL_WEBHOOK_ID,
                       STRIPE_KEY, STRIPE_WHSEC)
-from runner import start_fake
+from fakerunner import start_fake
 
 
 # ---------------------------------------------------------------------------
