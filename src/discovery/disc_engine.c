@@ -20,10 +20,21 @@
 
 #include "disc_int.h"
 
+#define HDRS_MAX	64
+
+/* A set of header names and values, borrowed from `mem` or `json`. */
+struct hdrs {
+	size_t		 n;
+	const char	*k[HDRS_MAX];
+	const char	*v[HDRS_MAX];
+	char		*mem;
+	json_t		*json;
+};
+
 static int	scheme_index(struct disc_engine *, int, int, const char *,
 		    int);
-static void	detect_credentials(struct disc_engine *, json_t *, json_t *,
-		    int *, size_t *);
+static void	detect_credentials(struct disc_engine *,
+		    const struct hdrs *, json_t *, int *, size_t *);
 static int	body_add(struct disc_media **, size_t *, const char *,
 		    const unsigned char *, size_t);
 static struct disc_op	*op_get(struct disc_engine *, struct disc_node *,
@@ -391,18 +402,18 @@ detect_cookie(struct disc_engine *e, const char *v, int *seen, size_t *nseen)
  * was redacted at capture, are API keys too.
  */
 static void
-detect_credentials(struct disc_engine *e, json_t *hdrs, json_t *query,
-    int *seen, size_t *nseen)
+detect_credentials(struct disc_engine *e, const struct hdrs *hdrs,
+    json_t *query, int *seen, size_t *nseen)
 {
 	const char	*k, *v, *sp;
 	json_t		*jv;
+	size_t		 i;
 	int		 idx;
 
 	*nseen = 0;
-	json_object_foreach(hdrs, k, jv) {
-		if (!json_is_string(jv))
-			continue;
-		v = json_string_value(jv);
+	for (i = 0; i < hdrs->n; i++) {
+		k = hdrs->k[i];
+		v = hdrs->v[i];
 		if (strcmp(k, "authorization") == 0) {
 			sp = strchr(v, ' ');
 			if (sp != NULL && strncasecmp(v, "bearer ", 7) == 0) {
@@ -445,38 +456,169 @@ query_names(const char *q)
 }
 
 static json_t *
-notable_headers(json_t *hdrs, int request)
+notable_headers(const struct hdrs *h, int request)
 {
-	json_t		*o, *v;
-	const char	*k;
+	json_t		*o;
+	size_t		 i;
 
 	if ((o = json_object()) == NULL)
 		return (NULL);
-	json_object_foreach(hdrs, k, v) {
-		if (!json_is_string(v) || !disc_header_notable(k, request))
+	for (i = 0; i < h->n; i++) {
+		if (!disc_header_notable(h->k[i], request))
 			continue;
-		if (request && (credential_name(k) ||
-		    strcmp(json_string_value(v), "[REDACTED]") == 0))
+		if (request && (credential_name(h->k[i]) ||
+		    strcmp(h->v[i], "[REDACTED]") == 0))
 			continue;
-		json_object_set_new(o, k, disc_coerce_value(
-		    json_string_value(v)));
+		json_object_set_new(o, h->k[i], disc_coerce_value(h->v[i]));
 	}
 	return (o);
 }
 
-static json_t *
-headers_load(const char *text)
+static void
+hdrs_free(struct hdrs *h)
 {
-	json_t	*h;
+	free(h->mem);
+	json_decref(h->json);
+	memset(h, 0, sizeof(*h));
+}
 
-	if (text == NULL || *text == '\0')
-		return (json_object());
-	h = json_loads(text, 0, NULL);
-	if (h == NULL || !json_is_object(h)) {
-		json_decref(h);
-		return (json_object());
+/* One JSON string at *pp copied unescaped to *op; NULL to fall back. */
+static const char *
+hdrs_string(const char **pp, char **op)
+{
+	const char	*p = *pp;
+	char		*o = *op, *start = *op;
+
+	if (*p++ != '"')
+		return (NULL);
+	for (; *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return (NULL);
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case '"':
+		case '\\':
+		case '/':
+			*o++ = *p;
+			break;
+		case 'b':
+			*o++ = '\b';
+			break;
+		case 'f':
+			*o++ = '\f';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		default:
+			/* \u escapes and anything odd: let jansson do it. */
+			return (NULL);
+		}
 	}
-	return (h);
+	*o++ = '\0';
+	*pp = p + 1;
+	*op = o;
+	return (start);
+}
+
+static const char *
+skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return (p);
+}
+
+static void
+hdrs_add(struct hdrs *h, const char *k, const char *v)
+{
+	if (h->n < HDRS_MAX && disc_utf8_valid(k, strlen(k)) &&
+	    disc_utf8_valid(v, strlen(v))) {
+		h->k[h->n] = k;
+		h->v[h->n] = v;
+		h->n++;
+	}
+}
+
+/*
+ * Header sets are flat objects of strings and arrive with every call,
+ * so the common case is read directly; anything unusual (escapes,
+ * non-string values) goes through jansson.
+ */
+static int
+hdrs_fast(const char *t, struct hdrs *h)
+{
+	const char	*p = skip_ws(t), *k, *v;
+	char		*o;
+
+	if ((h->mem = malloc(strlen(t) + 1)) == NULL)
+		return (-1);
+	o = h->mem;
+	if (*p++ != '{')
+		return (-1);
+	p = skip_ws(p);
+	if (*p == '}')
+		return (*skip_ws(p + 1) == '\0' ? 0 : -1);
+	for (;;) {
+		p = skip_ws(p);
+		if ((k = hdrs_string(&p, &o)) == NULL)
+			return (-1);
+		p = skip_ws(p);
+		if (*p++ != ':')
+			return (-1);
+		p = skip_ws(p);
+		if ((v = hdrs_string(&p, &o)) == NULL)
+			return (-1);
+		hdrs_add(h, k, v);
+		p = skip_ws(p);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p++ != '}')
+			return (-1);
+		return (*skip_ws(p) == '\0' ? 0 : -1);
+	}
+}
+
+static void
+hdrs_load(const char *text, struct hdrs *h)
+{
+	const char	*k;
+	json_t		*v;
+
+	memset(h, 0, sizeof(*h));
+	if (text == NULL || *text == '\0')
+		return;
+	if (hdrs_fast(text, h) == 0)
+		return;
+	hdrs_free(h);
+	h->json = json_loads(text, 0, NULL);
+	if (!json_is_object(h->json))
+		return;
+	json_object_foreach(h->json, k, v)
+		if (json_is_string(v))
+			hdrs_add(h, k, json_string_value(v));
+}
+
+static const char *
+hdrs_get(const struct hdrs *h, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->k[i], name) == 0)
+			return (h->v[i]);
+	return (NULL);
 }
 
 static struct disc_op *
@@ -674,14 +816,16 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 	struct disc_node	*node;
 	struct disc_op		*op;
 	struct disc_status	*st;
-	json_t			*rh = NULL, *ph = NULL, *q = NULL, *all = NULL;
-	json_t			*nh = NULL;
+	struct hdrs		 rh, ph;
+	json_t			*q = NULL, *all = NULL, *nh = NULL;
 	char			 method[DISC_METHOD_MAX + 1];
 	int			 seen[DISC_SCHEMES_MAX], ok, rc = -1;
 	size_t			 nseen = 0, i;
 
 	if (e == NULL || c == NULL || e->analysed)
 		return (-1);
+	memset(&rh, 0, sizeof(rh));
+	memset(&ph, 0, sizeof(ph));
 	if (c->method == NULL || c->path == NULL ||
 	    method_norm(c->method, method, sizeof(method)) == -1 ||
 	    c->status < 100 || c->status > 599 || strlen(c->path) > 8192 ||
@@ -694,12 +838,10 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 		e->used++;
 		return (0);
 	}
-	rh = headers_load(c->req_headers_json);
-	ph = headers_load(c->resp_headers_json);
-	if (rh == NULL || ph == NULL)
-		goto done;
+	hdrs_load(c->req_headers_json, &rh);
+	hdrs_load(c->resp_headers_json, &ph);
 	if (strcmp(method, "OPTIONS") == 0 &&
-	    json_object_get(rh, "access-control-request-method") != NULL) {
+	    hdrs_get(&rh, "access-control-request-method") != NULL) {
 		/* A browser's CORS preflight is not part of the API. */
 		e->used++;
 		rc = 0;
@@ -722,7 +864,7 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 	}
 
 	all = query_names(c->query);
-	detect_credentials(e, rh, all, seen, &nseen);
+	detect_credentials(e, &rh, all, seen, &nseen);
 	for (i = 0; i < nseen; i++) {
 		op->sec[seen[i]]++;
 		e->schemes[seen[i]].n++;
@@ -736,7 +878,7 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 	q = disc_form_parse(c->query, c->query ? strlen(c->query) : 0, 1);
 	if (q == NULL || disc_schema_add(op->query, q) == -1)
 		goto done;
-	if ((nh = notable_headers(rh, 1)) == NULL ||
+	if ((nh = notable_headers(&rh, 1)) == NULL ||
 	    disc_schema_add(op->headers, nh) == -1)
 		goto done;
 	json_decref(nh);
@@ -755,7 +897,7 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 		goto done;
 	}
 	st->n++;
-	if ((nh = notable_headers(ph, 0)) == NULL ||
+	if ((nh = notable_headers(&ph, 0)) == NULL ||
 	    disc_schema_add(st->headers, nh) == -1)
 		goto done;
 	if (c->resp_body_len > 0) {
@@ -769,8 +911,8 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 done:
 	if (rc == -1)
 		e->rejected++;
-	json_decref(rh);
-	json_decref(ph);
+	hdrs_free(&rh);
+	hdrs_free(&ph);
 	json_decref(q);
 	json_decref(all);
 	json_decref(nh);
