@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from fakekeys import (GROQ_KEY, PAYPAL_ID, PAYPAL_SECRET,  # noqa: E402
                       PAYPAL_WEBHOOK_ID, STRIPE_KEY, STRIPE_WHSEC)
-from fakerunner import start_fake  # noqa: E402
+from runner import start_fake  # noqa: E402
 
 
 class Receiver:

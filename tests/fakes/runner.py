@@ -1,6 +1,6 @@
 """Start and stop the fakes from Python (pytest fixtures, scripts).
 
-    from fakerunner import start_fake
+    from runner import start_fake
     with start_fake("stripe", "--webhook-url", url) as fake:
         requests.post(fake.url + "/v1/checkout/sessions", ...)
 

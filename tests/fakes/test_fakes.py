@@ -23,7 +23,7 @@ import requests
 
 from fakekeys import (GROQ_KEY, PAYPAL_ID, PAYPAL_SECRET, PAYPAL_WEBHOOK_ID,
                       STRIPE_KEY, STRIPE_WHSEC)
-from fakerunner import start_fake
+from runner import start_fake
 
 
 # ---------------------------------------------------------------------------
