@@ -38,6 +38,8 @@ static int	fold_literals(struct disc_engine *, struct disc_node *);
 static int	settle_node(struct disc_engine *, struct disc_node *, int);
 static int	param_value_add(struct disc_node *, const char *,
 		    enum disc_seg);
+static int	fields_alike(const struct disc_schema *,
+		    const struct disc_schema *);
 
 struct disc_node *
 disc_node_new(const char *seg, struct disc_node *parent)
@@ -487,6 +489,32 @@ body_object(const struct disc_media *m)
 	return (s->nprops > 0 ? s : NULL);
 }
 
+/*
+ * Two bodies describe one resource when they share at least half the
+ * fields of the smaller: optional fields come and go between samples,
+ * but different resources rarely share more than an id.
+ */
+static int
+fields_alike(const struct disc_schema *a, const struct disc_schema *b)
+{
+	size_t	i = 0, j = 0, both = 0, small;
+	int	c;
+
+	while (i < a->nprops && j < b->nprops) {
+		c = strcmp(a->props[i].name, b->props[j].name);
+		if (c == 0) {
+			both++;
+			i++;
+			j++;
+		} else if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	small = a->nprops < b->nprops ? a->nprops : b->nprops;
+	return (both * 2 >= small);
+}
+
 static int
 has_prop(const struct disc_schema *s, const char *name)
 {
@@ -516,6 +544,70 @@ op_of(const struct disc_node *n, const char *method)
 	return (NULL);
 }
 
+/* One operation each, compared as in alike() below. */
+static int
+ops_alike(const struct disc_node *a, const struct disc_node *b)
+{
+	const struct disc_media		*ma, *mb;
+	const struct disc_schema	*sa, *sb;
+	const struct disc_op		*ob;
+	size_t				 i;
+	int				 yes = 0;
+
+	for (i = 0; i < a->nops; i++) {
+		if ((ob = op_of(b, a->ops[i]->method)) == NULL ||
+		    !ok_answer(a->ops[i], &ma) || !ok_answer(ob, &mb))
+			continue;
+		sa = body_object(ma);
+		sb = body_object(mb);
+		if (sa != NULL && sb != NULL) {
+			if (!fields_alike(sa, sb))
+				return (-1);
+			yes = 1;
+		} else if (sa != NULL || sb != NULL)
+			return (-1);
+		else if ((ma == NULL) == (mb == NULL) && (ma == NULL ||
+		    strcmp(ma->ctype, mb->ctype) == 0))
+			yes = 1;
+	}
+	return (yes);
+}
+
+/*
+ * Evidence from below two words: a sub-resource word they share, or
+ * operations a level or two down that answer alike
+ * (/repos/ann/tools/issues and /repos/bob/site/issues).  The search is
+ * bounded: a few children per level, two levels.
+ */
+static int
+alike_below(const struct disc_node *a, const struct disc_node *b,
+    int depth)
+{
+	const struct disc_node	*ka, *kb;
+	size_t			 i, j, at, na, nb;
+
+	if (depth > 0 && ops_alike(a, b) > 0)
+		return (1);
+	for (i = 0; i < a->nkids && i < 16; i++)
+		if (kid_find(b, a->kids[i]->seg, &at))
+			return (1);
+	if (depth >= 2)
+		return (0);
+	na = a->nkids < 6 ? a->nkids : 6;
+	nb = b->nkids < 6 ? b->nkids : 6;
+	for (i = 0; i <= na; i++) {
+		ka = i < na ? a->kids[i] : a->param;
+		if (ka == NULL)
+			continue;
+		for (j = 0; j <= nb; j++) {
+			kb = j < nb ? b->kids[j] : b->param;
+			if (kb != NULL && alike_below(ka, kb, depth + 1) > 0)
+				return (1);
+		}
+	}
+	return (0);
+}
+
 /*
  * Does word `w` behave like the words of a cluster (`members` marks
  * them in `kids`)?  +1 when there is evidence for it: a method that
@@ -532,7 +624,7 @@ alike(const struct disc_node *w, struct disc_node **kids, size_t k,
 	const struct disc_media		*mw, *mm;
 	const struct disc_schema	*sw, *sm;
 	const struct disc_op		*om;
-	size_t				 i, j, p, known, at;
+	size_t				 i, j, p, known;
 	int				 yes = 0, seen, objects, match;
 
 	for (i = 0; i < w->nops; i++) {
@@ -576,15 +668,9 @@ alike(const struct disc_node *w, struct disc_node **kids, size_t k,
 		else
 			return (-1);
 	}
-	for (j = 0; j < k && !yes; j++) {
-		if (cl[j] != c)
-			continue;
-		for (i = 0; i < w->nkids && !yes; i++)
-			if (kid_find(kids[j], w->kids[i]->seg, &at))
-				yes = 1;
-		if (w->param != NULL && kids[j]->param != NULL)
+	for (j = 0; j < k && !yes; j++)
+		if (cl[j] == c && alike_below(w, kids[j], 0) > 0)
 			yes = 1;
-	}
 	return (yes);
 }
 

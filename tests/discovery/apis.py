@@ -391,3 +391,127 @@ def commerce():
             },
         },
     }
+
+
+def forge():
+    """A code-hosting API in another style: camelCase fields, two
+    variables in a row (/repos/{owner}/{repo}), commit hashes, file names
+    with extensions, search endpoints that answer alike but are fixed
+    words, XML and plain-text answers, and JWT bearer plus basic auth."""
+    schemas = {
+        "Error": _obj({"message": S, "documentationUrl": URI},
+                      ["message"]),
+        "Owner": _obj({"login": S, "id": I, "avatarUrl": URI,
+                       "type": _enum("User", "Organization")},
+                      ["login", "id", "type"]),
+        "Repo": _obj({"id": I, "name": S, "fullName": S,
+                      "owner": _ref("Owner"), "private": B,
+                      "defaultBranch": S, "stargazers": I,
+                      "createdAt": DT, "topics": _arr(S)},
+                     ["id", "name", "fullName", "owner", "private"]),
+        "Issue": _obj({"number": I, "title": S, "state": _enum("open",
+                                                               "closed"),
+                       "author": _ref("Owner"), "labels": _arr(_obj(
+                           {"name": S, "color": S}, ["name"])),
+                       "openedAt": DT, "closedAt": DT},
+                      ["number", "title", "state", "author"]),
+        "Commit": _obj({"sha": {"type": "string",
+                                "pattern": "^[0-9a-f]{40}$"},
+                        "message": S, "authoredAt": DT,
+                        "stats": _obj({"additions": I, "deletions": I},
+                                      ["additions", "deletions"])},
+                       ["sha", "message"]),
+        "Artifact": _obj({"fileName": S, "sizeBytes": I,
+                          "checksum": S, "expiresOn": D},
+                         ["fileName", "sizeBytes"]),
+    }
+    owner = _p("owner", "path", S)
+    repo = _p("repo", "path", S)
+    num = _p("issueNumber", "path", I)
+    sha = _p("sha", "path", {"type": "string", "pattern": "^[0-9a-f]{40}$"})
+    jwt = [{"jwt": []}]
+    basic = [{"basic": []}]
+
+    def search(item):
+        return _op([_resp("200", _obj({"totalCount": I, "incomplete": B,
+                                       "items": _arr(_ref(item))},
+                                      ["totalCount", "items"])),
+                    *_errors("422")],
+                   [_p("q", "query", S, True),
+                    _p("perPage", "query", {"type": "integer", "minimum": 1,
+                                            "maximum": 100})])
+    paths = {
+        "/v2/repos/{owner}/{repo}": {
+            "get": _op([_resp("200", _ref("Repo")), *_errors("404")],
+                       [owner, repo], security=jwt),
+            "patch": _op([_resp("200", _ref("Repo")), *_errors("403")],
+                         [owner, repo], _json(_obj({"defaultBranch": S,
+                                                    "private": B})),
+                         security=jwt),
+            "delete": _op([("204", {"description": "gone"}),
+                           *_errors("403")], [owner, repo],
+                          security=jwt)},
+        "/v2/repos/{owner}/{repo}/issues": {
+            "get": _op([_resp("200", _arr(_ref("Issue")))],
+                       [owner, repo,
+                        _p("state", "query", _enum("open", "closed",
+                                                   "all")),
+                        _p("labels", "query", _arr(_enum(
+                            "bug", "docs", "feature"))),
+                        _p("since", "query", DT)], security=jwt),
+            "post": _op([_resp("201", _ref("Issue")), *_errors("410")],
+                        [owner, repo], _json(_obj(
+                            {"title": S, "body": S, "labels": _arr(S)},
+                            ["title"])), security=jwt)},
+        "/v2/repos/{owner}/{repo}/issues/{issueNumber}": {
+            "get": _op([_resp("200", _ref("Issue")), *_errors("404")],
+                       [owner, repo, num], security=jwt),
+            "patch": _op([_resp("200", _ref("Issue"))],
+                         [owner, repo, num], _json(_obj(
+                             {"state": _enum("open", "closed")})),
+                         security=jwt)},
+        "/v2/repos/{owner}/{repo}/commits/{sha}": {
+            "get": _op([_resp("200", _ref("Commit")), *_errors("404")],
+                       [owner, repo, sha], security=jwt)},
+        "/v2/repos/{owner}/{repo}/commits/{sha}/artifacts": {
+            "get": _op([_resp("200", _arr(_ref("Artifact")))],
+                       [owner, repo, sha], security=jwt)},
+        "/v2/repos/{owner}/{repo}/readme": {
+            "get": _op([("200", {"description": "text", "content": {
+                "text/markdown": {"schema": S}}}), *_errors("404")],
+                [owner, repo], security=jwt)},
+        "/v2/users/{owner}": {
+            "get": _op([_resp("200", _ref("Owner")), *_errors("404")],
+                       [owner])},
+        "/v2/users/{owner}/repos": {
+            "get": _op([_resp("200", _arr(_ref("Repo")))],
+                       [owner, _p("sort", "query", _enum(
+                           "created", "pushed", "name")),
+                        _p("page", "query", I)])},
+        "/v2/search/repositories": {"get": search("Repo")},
+        "/v2/search/issues": {"get": search("Issue")},
+        "/v2/search/commits": {"get": search("Commit")},
+        "/v2/admin/reindex": {
+            "post": _op([("202", {"description": "queued"}),
+                         *_errors("401")], [], security=basic)},
+        "/v2/admin/feeds.xml": {
+            "get": _op([("200", {"description": "feed", "content": {
+                "application/xml": {"schema": S}}})], security=basic)},
+        "/v2/rate_limit": {
+            "get": _op([_resp("200", _obj({"limit": I, "remaining": I,
+                                           "resetAt": DT},
+                                          ["limit", "remaining"]))])},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Forge", "version": "2.0.0"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "jwt": {"type": "http", "scheme": "bearer",
+                        "bearerFormat": "JWT"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+    }
