@@ -68,6 +68,21 @@ type_text(const struct disc_engine *e, const struct disc_schema *s,
 	return (disc_schema_type_name(s, out, outsz));
 }
 
+/* An example kept as JSON text that holds a credential. */
+static int
+secret_text(const char *ex)
+{
+	json_t	*v;
+	int	 secret;
+
+	if ((v = json_loads(ex, JSON_DECODE_ANY, NULL)) == NULL)
+		return (1);
+	secret = json_is_string(v) &&
+	    disc_is_secret_value(json_string_value(v));
+	json_decref(v);
+	return (secret);
+}
+
 static void
 notes(struct disc_buf *b, const struct disc_schema *s, const char *name)
 {
@@ -86,7 +101,7 @@ notes(struct disc_buf *b, const struct disc_schema *s, const char *name)
 		return;
 	if (strstr(s->ex, "binary\003") != NULL)
 		return;
-	if (disc_is_secret_name(name)) {
+	if (disc_is_secret_name(name) || secret_text(s->ex)) {
 		disc_buf_str(b, "e.g. `[REDACTED]`");
 		return;
 	}

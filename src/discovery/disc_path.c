@@ -32,6 +32,10 @@
 #define SEG_MAX		64	/* segments in one path */
 #define NAME_MAX_	96
 
+/* How far below two words evidence is looked for, and how widely. */
+#define BELOW_DEPTH	3
+#define BELOW_KIDS(d)	((d) == 0 ? 6 : 3)
+
 static int	node_merge(struct disc_engine *, struct disc_node *,
 		    struct disc_node *);
 static int	fold_literals(struct disc_engine *, struct disc_node *);
@@ -577,7 +581,7 @@ ops_alike(const struct disc_node *a, const struct disc_node *b)
  * Evidence from below two words: a sub-resource word they share, or
  * operations a level or two down that answer alike
  * (/repos/ann/tools/issues and /repos/bob/site/issues).  The search is
- * bounded: a few children per level, two levels.
+ * bounded: a few children per level, BELOW_DEPTH levels.
  */
 static int
 alike_below(const struct disc_node *a, const struct disc_node *b,
@@ -591,10 +595,10 @@ alike_below(const struct disc_node *a, const struct disc_node *b,
 	for (i = 0; i < a->nkids && i < 16; i++)
 		if (kid_find(b, a->kids[i]->seg, &at))
 			return (1);
-	if (depth >= 2)
+	if (depth >= BELOW_DEPTH)
 		return (0);
-	na = a->nkids < 6 ? a->nkids : 6;
-	nb = b->nkids < 6 ? b->nkids : 6;
+	na = a->nkids < BELOW_KIDS(depth) ? a->nkids : BELOW_KIDS(depth);
+	nb = b->nkids < BELOW_KIDS(depth) ? b->nkids : BELOW_KIDS(depth);
 	for (i = 0; i <= na; i++) {
 		ka = i < na ? a->kids[i] : a->param;
 		if (ka == NULL)
@@ -674,12 +678,31 @@ alike(const struct disc_node *w, struct disc_node **kids, size_t k,
 	return (yes);
 }
 
-/* Weak evidence: some method answered with the same status on both. */
+/*
+ * Weak evidence: some method answered with the same status on both, at
+ * the words themselves or a level or two below them (bounded like
+ * alike_below()).
+ */
 static int
-same_calls(const struct disc_node *a, const struct disc_node *b)
+same_calls(const struct disc_node *a, const struct disc_node *b, int depth)
 {
-	size_t	i, j, x, y;
+	const struct disc_node	*ka, *kb;
+	size_t			 i, j, x, y, na, nb;
 
+	if (depth < BELOW_DEPTH) {
+		na = a->nkids < BELOW_KIDS(depth) ? a->nkids :
+		    BELOW_KIDS(depth);
+		nb = b->nkids < BELOW_KIDS(depth) ? b->nkids :
+		    BELOW_KIDS(depth);
+		for (i = 0; i <= na; i++) {
+			ka = i < na ? a->kids[i] : a->param;
+			for (j = 0; ka != NULL && j <= nb; j++) {
+				kb = j < nb ? b->kids[j] : b->param;
+				if (kb != NULL && same_calls(ka, kb, depth + 1))
+					return (1);
+			}
+		}
+	}
 	for (i = 0; i < a->nops; i++)
 		for (j = 0; j < b->nops; j++) {
 			if (strcmp(a->ops[i]->method, b->ops[j]->method) != 0)
@@ -702,6 +725,91 @@ slug_chars(const char *s)
 		    *s == '.' || *s == '@' || *s == '~' || *s == ' ' ||
 		    (unsigned char)*s >= 0x80)
 			return (1);
+	return (0);
+}
+
+/* Most words of cluster c look like data. */
+static int
+sluggish(struct disc_node **kids, size_t k, const int *cl, int c)
+{
+	size_t	i, n = 0, slug = 0;
+
+	for (i = 0; i < k; i++)
+		if (cl[i] == c) {
+			n++;
+			if (slug_chars(kids[i]->seg))
+				slug++;
+		}
+	return (n > 0 && slug * 2 >= n);
+}
+
+static size_t
+cluster_size(const int *cl, size_t k, int c)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < k; i++)
+		if (cl[i] == c)
+			n++;
+	return (n);
+}
+
+static int
+cluster_digits(struct disc_node **kids, size_t k, const int *cl, int c)
+{
+	size_t		 i;
+	const char	*p;
+
+	for (i = 0; i < k; i++)
+		if (cl[i] == c)
+			for (p = kids[i]->seg; *p != '\0'; p++)
+				if (isdigit((unsigned char)*p))
+					return (1);
+	return (0);
+}
+
+/*
+ * Two data-looking words under a plural word (/categories/red-1/items,
+ * /categories/blue-2/items) that behave alike are enough: a collection
+ * followed by names is how APIs address members.
+ */
+static int
+pair_under_collection(const struct disc_node *n, struct disc_node **kids,
+    size_t k, const int *cl, int c)
+{
+	char	 one[NAME_MAX_];
+	size_t	 i, m[2], nm = 0;
+
+	if (n->seg == NULL || n->seg[0] == '\0')
+		return (0);
+	disc_singular(n->seg, one, sizeof(one));
+	if (strcmp(one, n->seg) == 0)
+		return (0);
+	for (i = 0; i < k; i++)
+		if (cl[i] == c) {
+			if (nm == 2)
+				return (0);
+			m[nm++] = i;
+		}
+	if (nm != 2 || !cluster_digits(kids, k, cl, c))
+		return (0);
+	return (alike_below(kids[m[0]], kids[m[1]], 0) > 0 ||
+	    ops_alike(kids[m[0]], kids[m[1]]) > 0);
+}
+
+/* Some word of cluster c answers unlike cluster d, or the reverse. */
+static int
+clusters_conflict(struct disc_node **kids, size_t k, const int *cl, int c,
+    int d)
+{
+	size_t	i;
+
+	for (i = 0; i < k; i++) {
+		if (cl[i] == c && alike(kids[i], kids, k, cl, d) == -1)
+			return (1);
+		if (cl[i] == d && alike(kids[i], kids, k, cl, c) == -1)
+			return (1);
+	}
 	return (0);
 }
 
@@ -762,7 +870,7 @@ choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
     int *fold)
 {
 	int		*cl;
-	size_t		 i, j, ncl = 0, c, size, slug, chosen = 0;
+	size_t		 i, j, ncl = 0, c, d, size, slug, chosen = 0;
 	int		 best, big, changed, pass;
 
 	if ((cl = calloc(k, sizeof(*cl))) == NULL)
@@ -777,6 +885,30 @@ choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
 				best = (int)c;
 		cl[i] = best != -1 ? best : (int)ncl++;
 	}
+	/*
+	 * Sparse traffic leaves data words in small clusters that never
+	 * met (one name only read, another only listed).  Clusters made
+	 * mostly of data-looking words join when nothing contradicts it.
+	 */
+	for (c = 0; c < ncl; c++) {
+		if (!sluggish(kids, k, cl, (int)c))
+			continue;
+		for (d = c + 1; d < ncl; d++) {
+			if (!sluggish(kids, k, cl, (int)d) ||
+			    clusters_conflict(kids, k, cl, (int)c, (int)d))
+				continue;
+			/* Dashed words may be resources ("line-items"):
+			 * without a digit, ask for more of them. */
+			if (!cluster_digits(kids, k, cl, (int)c) &&
+			    !cluster_digits(kids, k, cl, (int)d) &&
+			    cluster_size(cl, k, (int)c) +
+			    cluster_size(cl, k, (int)d) < 6)
+				continue;
+			for (i = 0; i < k; i++)
+				if (cl[i] == (int)d)
+					cl[i] = (int)c;
+		}
+	}
 	/* Pass 2: decide each cluster, then let silent words join. */
 	for (c = 0; c < ncl; c++) {
 		size = slug = 0;
@@ -789,7 +921,8 @@ choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
 		if (n->parent == NULL)
 			big = size >= 8 && slug * 2 >= size;
 		else
-			big = (size >= 3 && slug * 2 >= size) || size >= 6;
+			big = (size >= 3 && slug * 2 >= size) || size >= 6 ||
+			    pair_under_collection(n, kids, k, cl, (int)c);
 		if (!big)
 			continue;
 		for (i = 0; i < k; i++)
@@ -807,7 +940,7 @@ choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
 				for (j = 0; j < k && !fold[i]; j++)
 					if (fold[j] == (int)c + 1 &&
 					    !inner_capital(kids[i]->seg) &&
-					    same_calls(kids[i], kids[j]))
+					    same_calls(kids[i], kids[j], 0))
 						fold[i] = (int)c + 1;
 				if (fold[i])
 					changed = 1;
@@ -849,7 +982,7 @@ settle_node(struct disc_engine *e, struct disc_node *n, int depth)
 			return (-1);
 	if (n->param != NULL && settle_node(e, n->param, depth + 1) == -1)
 		return (-1);
-	if (n->nkids < 3)
+	if (n->nkids < 2)
 		return (0);
 
 	/* Busiest words first: they seed the clusters. */

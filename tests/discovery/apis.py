@@ -399,8 +399,8 @@ def forge():
     with extensions, search endpoints that answer alike but are fixed
     words, XML and plain-text answers, and JWT bearer plus basic auth."""
     schemas = {
-        "Error": _obj({"message": S, "documentationUrl": URI},
-                      ["message"]),
+        "Problem": _obj({"message": S, "documentationUrl": URI},
+                        ["message"]),
         "Owner": _obj({"login": S, "id": I, "avatarUrl": URI,
                        "type": _enum("User", "Organization")},
                       ["login", "id", "type"]),
