@@ -966,7 +966,8 @@ name_schemes(struct disc_engine *e)
 	}
 	/* Sort the schemes by id and renumber every operation's counts. */
 	memcpy(sorted, e->schemes, sizeof(sorted));
-	qsort(sorted, e->nschemes, sizeof(sorted[0]), scheme_order);
+	if (e->nschemes > 1)
+		qsort(sorted, e->nschemes, sizeof(sorted[0]), scheme_order);
 	for (i = 0; i < e->nschemes; i++)
 		for (j = 0; j < e->nschemes; j++)
 			if (e->schemes[i].id == sorted[j].id)

@@ -26,7 +26,7 @@
 
 /* Limits that keep memory bounded by the API's shape. */
 #define DISC_DEPTH_MAX		32	/* schema nesting followed */
-#define DISC_PROPS_MAX		200	/* properties before an object is a map */
+#define DISC_PROPS_MAX		200	/* properties before it is a map */
 #define DISC_VALS_MAX		12	/* distinct values kept per field */
 #define DISC_VAL_LEN_MAX	64	/* longest value kept for enums */
 #define DISC_KIDS_MAX		256	/* literal children before collapsing */
@@ -149,13 +149,13 @@ struct disc_status {
 	struct disc_media	*media;
 	size_t			 nmedia;
 	unsigned long		 nempty;	/* without a body */
-	struct disc_schema	*headers;	/* notable headers, as an object */
+	struct disc_schema	*headers;	/* notable headers */
 };
 
 struct disc_scheme {
 	int			 kind;		/* DISC_SK_* */
 	int			 in;		/* DISC_IN_* for api keys */
-	char			*name;		/* header, query or cookie name */
+	char			*name;		/* header, query, cookie */
 	char			*id;		/* components key */
 	int			 jwt;
 	int			 name_unknown;
@@ -205,7 +205,7 @@ struct disc_op {
 };
 
 struct disc_node {
-	char			*seg;		/* literal, NULL for a parameter */
+	char			*seg;		/* literal; NULL: parameter */
 	unsigned		 pclass;	/* 1 << enum disc_seg seen */
 	struct disc_schema	*pvals;		/* values at a parameter */
 	struct disc_node	*parent;

@@ -168,7 +168,8 @@ media_merge(struct disc_media **dm, size_t *dn, const struct disc_media *s,
 		d->nbad += s[i].nbad;
 		if (schema_merge_into(&d->schema, s[i].schema) == -1)
 			return (-1);
-		if (s[i].ex != NULL && (d->ex == NULL || s[i].exkey < d->exkey)) {
+		if (s[i].ex != NULL &&
+		    (d->ex == NULL || s[i].exkey < d->exkey)) {
 			char	*ex = disc_strndup(s[i].ex, s[i].exlen);
 
 			if (ex == NULL)
@@ -209,7 +210,8 @@ disc_op_merge(struct disc_op *d, const struct disc_op *s)
 				continue;
 			cap = d->nst;
 			p = d->st;
-			if (disc_grow(&p, &cap, d->nst + 1, sizeof(*d->st)) == -1)
+			if (disc_grow(&p, &cap, d->nst + 1,
+			    sizeof(*d->st)) == -1)
 				return (-1);
 			d->st = p;
 			memset(&d->st[j], 0, sizeof(d->st[j]));
@@ -817,7 +819,8 @@ static int
 inner_capital(const char *s)
 {
 	for (s++; *s != '\0'; s++)
-		if (isupper((unsigned char)s[0]) && islower((unsigned char)s[-1]))
+		if (isupper((unsigned char)s[0]) &&
+		    islower((unsigned char)s[-1]))
 			return (1);
 	return (0);
 }
@@ -1047,7 +1050,8 @@ name_param(struct disc_node *p)
 	}
 	for (n = 1;; n++) {
 		if (n == 1)
-			(void)snprintf(name, sizeof(name), "%s%s", base, suffix);
+			(void)snprintf(name, sizeof(name), "%s%s", base,
+			    suffix);
 		else
 			(void)snprintf(name, sizeof(name), "%s%s%d", base,
 			    suffix, n);
@@ -1340,7 +1344,8 @@ disc_path_settle(struct disc_engine *e)
 		    == NULL)
 			return (-1);
 	}
-	qsort(e->ops, e->nops, sizeof(*e->ops), op_order);
+	if (e->nops > 1)
+		qsort(e->ops, e->nops, sizeof(*e->ops), op_order);
 	for (i = 0; i < e->nops; i++) {
 		(void)op_name(e->ops[i], name, sizeof(name));
 		free(e->ops[i]->id);

@@ -782,7 +782,8 @@ disc_schema_json(const struct disc_engine *e, const struct disc_schema *s,
 	any = json_array();
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (t & kinds[i])
-			json_array_append_new(any, kind_json(e, s, kinds[i], 0));
+			json_array_append_new(any,
+			    kind_json(e, s, kinds[i], 0));
 	if (nullable)
 		json_array_append_new(any, kind_json(e, s, 0, 0));
 	o = json_object();

@@ -521,7 +521,8 @@ disc_classify_segment(const char *s)
 
 	if (len == 0)
 		return (DISC_SEG_WORD);
-	if (digits(s, len) || (s[0] == '-' && len > 1 && digits(s + 1, len - 1)))
+	if (digits(s, len) ||
+	    (s[0] == '-' && len > 1 && digits(s + 1, len - 1)))
 		return (DISC_SEG_INT);
 	if (is_uuid(s, len))
 		return (DISC_SEG_UUID);

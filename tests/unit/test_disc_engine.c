@@ -198,8 +198,9 @@ multipart_file_parts_are_binary(void **state)
 {
 	struct disc_engine	*e = disc_new();
 	json_t			*doc, *s;
-	const char		*body = "--XyZ\r\nContent-Disposition: form-data; "
-	    "name=\"alt\"\r\n\r\nA cat\r\n--XyZ\r\nContent-Disposition: "
+	const char		*body = "--XyZ\r\nContent-Disposition: "
+	    "form-data; name=\"alt\"\r\n\r\nA cat\r\n--XyZ\r\n"
+	    "Content-Disposition: "
 	    "form-data; name=\"file\"; filename=\"c.png\"\r\nContent-Type: "
 	    "image/png\r\n\r\n\x89PNG\x00\x01\r\n--XyZ--\r\n";
 	struct disc_call	 c;
@@ -244,9 +245,9 @@ binary_response_is_described_by_media_type(void **state)
 	c.resp_body_len = sizeof(pdf);
 	assert_int_equal(disc_add_call(e, &c), 0);
 	doc = t_doc(e);
-	content = json_object_get(json_object_get(json_object_get(json_object_get(
-	    t_op(doc, "/invoice", "get"), "responses"), "200"), "content"),
-	    "application/pdf");
+	content = json_object_get(json_object_get(json_object_get(
+	    json_object_get(t_op(doc, "/invoice", "get"), "responses"),
+	    "200"), "content"), "application/pdf");
 	assert_non_null(content);
 	assert_null(json_object_get(content, "example"));
 	json_decref(doc);
@@ -468,7 +469,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(query_parameters_get_type_required_and_array),
-		cmocka_unit_test(query_parameter_with_few_repeating_values_is_an_enum),
+		cmocka_unit_test(
+		    query_parameter_with_few_repeating_values_is_an_enum),
 		cmocka_unit_test(notable_request_headers_become_parameters),
 		cmocka_unit_test(bearer_scheme_is_recognised_through_redaction),
 		cmocka_unit_test(basic_scheme_is_recognised),
@@ -480,11 +482,14 @@ main(void)
 		cmocka_unit_test(binary_response_is_described_by_media_type),
 		cmocka_unit_test(examples_are_real_and_redacted),
 		cmocka_unit_test(every_status_seen_is_documented),
-		cmocka_unit_test(output_is_identical_for_the_same_calls_in_any_order),
+		cmocka_unit_test(
+		    output_is_identical_for_the_same_calls_in_any_order),
 		cmocka_unit_test(summary_lists_operations_in_chunks),
 		cmocka_unit_test(annotations_are_validated_and_merged),
-		cmocka_unit_test(bad_calls_are_rejected_without_failing_the_run),
-		cmocka_unit_test(cors_preflights_and_unknown_methods_are_left_out),
+		cmocka_unit_test(
+		    bad_calls_are_rejected_without_failing_the_run),
+		cmocka_unit_test(
+		    cors_preflights_and_unknown_methods_are_left_out),
 		cmocka_unit_test(markdown_has_overview_auth_and_operations),
 	};
 

@@ -252,17 +252,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(integer_ids_become_parameters_named_from_context),
-		cmocka_unit_test(a_single_call_with_an_id_is_already_a_template),
+		cmocka_unit_test(
+		    integer_ids_become_parameters_named_from_context),
+		cmocka_unit_test(
+		    a_single_call_with_an_id_is_already_a_template),
 		cmocka_unit_test(fixed_word_beside_parameter_stays_literal),
-		cmocka_unit_test(many_slugs_with_one_shape_fold_into_a_parameter),
+		cmocka_unit_test(
+		    many_slugs_with_one_shape_fold_into_a_parameter),
 		cmocka_unit_test(words_answering_differently_stay_literal),
-		cmocka_unit_test(camel_case_actions_stay_beside_a_folded_parameter),
+		cmocka_unit_test(
+		    camel_case_actions_stay_beside_a_folded_parameter),
 		cmocka_unit_test(trailing_and_double_slashes_are_ignored),
 		cmocka_unit_test(static_files_with_one_extension_fold),
-		cmocka_unit_test(dates_and_emails_are_parameters_with_fitting_names),
+		cmocka_unit_test(
+		    dates_and_emails_are_parameters_with_fitting_names),
 		cmocka_unit_test(every_template_parameter_is_declared_in_path),
-		cmocka_unit_test(endless_distinct_words_fold_into_one_parameter),
+		cmocka_unit_test(
+		    endless_distinct_words_fold_into_one_parameter),
 		cmocka_unit_test(root_path_is_a_template),
 	};
 

@@ -78,11 +78,14 @@ string_formats_are_recognised(void **state)
 {
 	static const char *const b[] = {
 	    "{\"at\":\"2024-05-01T10:00:00Z\",\"on\":\"2024-05-01\","
-	    "\"mail\":\"a@b.io\",\"id\":\"123e4567-e89b-42d3-a456-426614174000\","
+	    "\"mail\":\"a@b.io\","
+	    "\"id\":\"123e4567-e89b-42d3-a456-426614174000\","
 	    "\"site\":\"https://x.io/a\",\"ip\":\"10.0.0.1\",\"txt\":\"hi\"}",
 	    "{\"at\":\"2023-01-31T23:59:59.5+02:00\",\"on\":\"1999-12-31\","
-	    "\"mail\":\"c.d@e.org\",\"id\":\"00000000-0000-4000-8000-000000000000\","
-	    "\"site\":\"http://y.org\",\"ip\":\"192.168.1.255\",\"txt\":\"yo\"}" };
+	    "\"mail\":\"c.d@e.org\","
+	    "\"id\":\"00000000-0000-4000-8000-000000000000\","
+	    "\"site\":\"http://y.org\",\"ip\":\"192.168.1.255\","
+	    "\"txt\":\"yo\"}" };
 	json_t	*doc, *s = schema_of(&doc, b, 2);
 
 	(void)state;
@@ -117,7 +120,8 @@ one_odd_value_drops_the_format(void **state)
 static void
 repeated_small_vocabulary_becomes_enum(void **state)
 {
-	static const char *const b[] = { "{\"s\":\"open\"}", "{\"s\":\"closed\"}",
+	static const char *const b[] = { "{\"s\":\"open\"}",
+	    "{\"s\":\"closed\"}",
 	    "{\"s\":\"open\"}", "{\"s\":\"closed\"}", "{\"s\":\"open\"}",
 	    "{\"s\":\"merged\"}", "{\"s\":\"open\"}" };
 	json_t	*doc, *s = schema_of(&doc, b, 7), *en;
@@ -305,8 +309,10 @@ main(void)
 		cmocka_unit_test(objects_keyed_by_ids_become_maps),
 		cmocka_unit_test(nested_objects_are_described),
 		cmocka_unit_test(deep_nesting_is_cut_without_failing),
-		cmocka_unit_test(invalid_json_keeps_the_operation_without_schema),
-		cmocka_unit_test(repeated_shapes_are_lifted_into_named_components),
+		cmocka_unit_test(
+		    invalid_json_keeps_the_operation_without_schema),
+		cmocka_unit_test(
+		    repeated_shapes_are_lifted_into_named_components),
 		cmocka_unit_test(error_bodies_share_an_error_component),
 	};
 
