@@ -6,8 +6,11 @@
  * their broad types).  A shape becomes a named component when it occurs
  * more than once, or when it is a resource in its own right: the whole
  * body of a request or response, or the items of a body that is a list.
- * All occurrences of a shape are merged into the component's schema, so
- * a field missing from one sample does not make the component lose it.
+ * Shapes that are one resource seen with and without optional fields
+ * (every property of one is in the other, and it has two thirds of
+ * them) form one family and one component.  All occurrences of a
+ * family are merged into the component's schema, so a field missing
+ * from some samples becomes optional instead of a second component.
  *
  * Names come from where the shape was seen: the property that held it
  * ("category" gives Category), the path's resource word ("/users/{id}"
@@ -43,7 +46,6 @@ struct group {
 	size_t		 n;
 	int		 lift;
 	int		 weight;
-	char		 name[HINT_MAX + 8];
 };
 
 static void	walk(struct occs *, struct disc_schema *, const char *, int,
@@ -157,28 +159,62 @@ group_order(const void *a, const void *b)
 	return (ga->first < gb->first ? -1 : ga->first > gb->first);
 }
 
-/* The heaviest hint of a group; ties go to the first in order. */
-static void
-group_name(const struct occs *o, struct group *g)
+/* Properties in a shape key (each ends with a comma). */
+static size_t
+key_tokens(const char *key)
 {
-	size_t	i, j;
-	int	w, best = -1;
+	size_t	n = 0;
 
-	g->name[0] = '\0';
-	for (i = g->first; i < g->first + g->n; i++) {
-		w = 0;
-		for (j = g->first; j < g->first + g->n; j++)
-			if (strcmp(o->v[i].hint, o->v[j].hint) == 0)
-				w += o->v[j].weight;
-		if (w > best || (w == best &&
-		    strcmp(o->v[i].hint, g->name) < 0)) {
-			best = w;
-			(void)snprintf(g->name, sizeof(g->name), "%s",
-			    o->v[i].hint);
-		}
+	for (; *key != '\0'; key++)
+		if (*key == ',')
+			n++;
+	return (n);
+}
+
+static int
+key_has(const char *key, const char *tok, size_t toklen)
+{
+	const char	*p = key, *end;
+
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		if (end == NULL)
+			return (0);
+		if ((size_t)(end - p) == toklen && memcmp(p, tok, toklen) == 0)
+			return (1);
+		p = end + 1;
 	}
-	if (g->name[0] == '\0')
-		(void)snprintf(g->name, sizeof(g->name), "Object");
+	return (0);
+}
+
+/*
+ * One resource seen with and without its optional fields: every
+ * property of the smaller shape is in the larger, and the smaller has
+ * at least two thirds of the larger's.  Category {id, name} is not a
+ * partial Pet; a Pet sample without its id is.
+ */
+static int
+same_resource(const char *a, const char *b)
+{
+	const char	*small = a, *big = b, *p, *end;
+	size_t		 ns = key_tokens(a), nb = key_tokens(b), t;
+
+	if (ns > nb) {
+		small = b;
+		big = a;
+		t = ns;
+		ns = nb;
+		nb = t;
+	}
+	if (ns * 3 < nb * 2)
+		return (0);
+	for (p = small; *p != '\0'; p = end + 1) {
+		if ((end = strchr(p, ',')) == NULL)
+			break;
+		if (!key_has(big, p, (size_t)(end - p)))
+			return (0);
+	}
+	return (1);
 }
 
 static int
@@ -188,6 +224,9 @@ comp_by_key(const struct disc_engine *e, const char *key)
 
 	for (i = 0; i < e->ncomps; i++)
 		if (strcmp(e->comps[i].key, key) == 0)
+			return ((int)i);
+	for (i = 0; i < e->ncomps; i++)
+		if (same_resource(e->comps[i].key, key))
 			return ((int)i);
 	return (-1);
 }
@@ -211,14 +250,48 @@ link_nested(struct disc_engine *e, struct disc_schema *s, int depth)
 	link_nested(e, s->items, depth + 1);
 }
 
+/* The heaviest hint over all groups that point to representative r. */
+static void
+family_name(const struct occs *o, const struct group *g, size_t ng,
+    const size_t *rep, size_t r, char *out, size_t outsz)
+{
+	size_t	 a, b, i, j;
+	int	 w, best = -1;
+
+	out[0] = '\0';
+	for (a = 0; a < ng; a++) {
+		if (rep[a] != r)
+			continue;
+		for (i = g[a].first; i < g[a].first + g[a].n; i++) {
+			w = 0;
+			for (b = 0; b < ng; b++) {
+				if (rep[b] != r)
+					continue;
+				for (j = g[b].first; j < g[b].first + g[b].n;
+				    j++)
+					if (strcmp(o->v[i].hint,
+					    o->v[j].hint) == 0)
+						w += o->v[j].weight;
+			}
+			if (w > best || (w == best &&
+			    strcmp(o->v[i].hint, out) < 0)) {
+				best = w;
+				(void)snprintf(out, outsz, "%s", o->v[i].hint);
+			}
+		}
+	}
+	if (out[0] == '\0')
+		(void)snprintf(out, outsz, "Object");
+}
+
 int
 disc_comp_lift(struct disc_engine *e)
 {
 	struct occs	 o = { NULL, 0, 0, 0 };
 	struct group	*g = NULL;
 	struct disc_op	*op;
-	size_t		 i, j, k, ng = 0, ncomp = 0;
-	char		 res[HINT_MAX], name[HINT_MAX + 24];
+	size_t		*rep = NULL, i, j, k, a, ng = 0, ncomp = 0, r;
+	char		 res[HINT_MAX], base[HINT_MAX + 8], name[HINT_MAX + 24];
 	int		 rc = -1, clash, n;
 
 	disc_comp_free(e);
@@ -242,6 +315,7 @@ disc_comp_lift(struct disc_engine *e)
 	}
 	qsort(o.v, o.n, sizeof(*o.v), occ_order);
 
+	/* Groups of occurrences with exactly one shape. */
 	if ((g = calloc(o.n, sizeof(*g))) == NULL)
 		goto done;
 	for (i = 0; i < o.n; i = j) {
@@ -257,28 +331,51 @@ disc_comp_lift(struct disc_engine *e)
 		}
 		if (g[ng].n >= 2)
 			g[ng].lift = 1;
-		if (g[ng].lift) {
-			group_name(&o, &g[ng]);
-			ncomp++;
-		}
 		ng++;
 	}
-	/* The most used shapes get the plain names. */
+	/* The most used shapes first: they represent their families. */
 	qsort(g, ng, sizeof(*g), group_order);
-	if ((e->comps = calloc(ncomp ? ncomp : 1, sizeof(*e->comps))) == NULL)
+
+	/* Families: shapes that are one resource with optional fields. */
+	if ((rep = calloc(ng, sizeof(*rep))) == NULL)
 		goto done;
 	for (i = 0; i < ng; i++) {
+		rep[i] = i;
+		for (j = 0; j < i; j++)
+			if (rep[j] == j && same_resource(o.v[g[i].first].key,
+			    o.v[g[j].first].key)) {
+				rep[i] = j;
+				break;
+			}
+	}
+	for (i = 0; i < ng; i++)
+		if (g[i].lift || (rep[i] != i && g[rep[i]].lift))
+			g[rep[i]].lift = 1;
+	for (i = 0; i < ng; i++) {
+		/* A shape seen in two families' places is shared too. */
+		if (rep[i] == i) {
+			for (j = i + 1; j < ng; j++)
+				if (rep[j] == i)
+					g[i].lift = 1;
+		}
+		if (rep[i] == i && g[i].lift)
+			ncomp++;
+	}
+
+	if ((e->comps = calloc(ncomp ? ncomp : 1, sizeof(*e->comps))) == NULL)
+		goto done;
+	for (r = 0; r < ng; r++) {
 		struct disc_comp	*c;
 
-		if (!g[i].lift)
+		if (rep[r] != r || !g[r].lift)
 			continue;
+		family_name(&o, g, ng, rep, r, base, sizeof(base));
 		for (n = 1;; n++) {
 			if (n == 1)
-				(void)snprintf(name, sizeof(name), "%s",
-				    g[i].name);
+				(void)snprintf(name, sizeof(name), "%s", base);
 			else
 				(void)snprintf(name, sizeof(name), "%s%d",
-				    g[i].name, n);
+				    base, n);
 			clash = 0;
 			for (k = 0; k < e->ncomps; k++)
 				if (strcmp(e->comps[k].name, name) == 0)
@@ -288,19 +385,22 @@ disc_comp_lift(struct disc_engine *e)
 		}
 		c = &e->comps[e->ncomps];
 		if ((c->name = disc_strdup(name)) == NULL ||
-		    (c->key = disc_strdup(o.v[g[i].first].key)) == NULL ||
-		    (c->s = disc_schema_copy(o.v[g[i].first].s)) == NULL) {
+		    (c->key = disc_strdup(o.v[g[r].first].key)) == NULL ||
+		    (c->s = disc_schema_new()) == NULL) {
 			free(c->name);
 			free(c->key);
 			goto done;
 		}
 		e->ncomps++;
-		c->uses = g[i].n;
-		for (k = g[i].first; k < g[i].first + g[i].n; k++) {
-			if (k > g[i].first &&
-			    disc_schema_merge(c->s, o.v[k].s) == -1)
-				goto done;
-			o.v[k].s->comp = (int)(e->ncomps - 1);
+		for (a = 0; a < ng; a++) {
+			if (rep[a] != r)
+				continue;
+			for (k = g[a].first; k < g[a].first + g[a].n; k++) {
+				if (disc_schema_merge(c->s, o.v[k].s) == -1)
+					goto done;
+				o.v[k].s->comp = (int)(e->ncomps - 1);
+				c->uses++;
+			}
 		}
 	}
 	for (i = 0; i < e->ncomps; i++)
@@ -311,5 +411,6 @@ done:
 		free(o.v[i].key);
 	free(o.v);
 	free(g);
+	free(rep);
 	return (rc);
 }

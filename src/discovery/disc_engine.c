@@ -41,6 +41,7 @@ static struct disc_op	*op_get(struct disc_engine *, struct disc_node *,
 		    const char *);
 static struct disc_status	*status_get(struct disc_op *, int);
 static int	check_text(const char *, size_t);
+static int	query_key_name(const char *);
 
 struct disc_engine *
 disc_new(void)
@@ -112,8 +113,8 @@ standard_method(const char *m)
 /*
  * Split "a=1&b=2&b=3" (or a form body) into a JSON object whose values
  * are typed; a name given several times becomes an array.  Names that
- * carry credentials are left out when `skip_secrets` is set: they are
- * documented as security schemes instead.
+ * carry API keys or tokens are left out when `skip_secrets` is set: they
+ * are documented as security schemes instead.
  */
 json_t *
 disc_form_parse(const char *q, size_t len, int skip_secrets)
@@ -141,7 +142,7 @@ disc_form_parse(const char *q, size_t len, int skip_secrets)
 		nlen = disc_pct_decode(pair, strlen(pair), 1);
 		if (nlen == 0 || strlen(pair) != nlen || nlen > 128)
 			continue;
-		if (skip_secrets && disc_is_secret_name(pair))
+		if (skip_secrets && query_key_name(pair))
 			continue;
 		vlen = eq ? disc_pct_decode(eq, strlen(eq), 1) : 0;
 		/* A decoded %00 ends the value: keep what precedes it. */
@@ -343,6 +344,26 @@ credential_name(const char *n)
 	return (disc_is_secret_name(n) || strstr(n, "auth") != NULL);
 }
 
+/*
+ * Query parameters that carry an API key or token.  Passwords and other
+ * secrets sent as ordinary parameters (a login form in the query) stay
+ * parameters; their values are redacted in examples all the same.
+ */
+static int
+query_key_name(const char *n)
+{
+	char	flat[64];
+	size_t	i, o = 0;
+
+	for (i = 0; n[i] != '\0' && o + 1 < sizeof(flat); i++)
+		if (isalnum((unsigned char)n[i]))
+			flat[o++] = (char)tolower((unsigned char)n[i]);
+	flat[o] = '\0';
+	return (strstr(flat, "key") != NULL || strstr(flat, "token") != NULL ||
+	    strcmp(flat, "auth") == 0 || strcmp(flat, "sig") == 0 ||
+	    strcmp(flat, "signature") == 0);
+}
+
 static void
 use_scheme(int idx, int *seen, size_t *nseen)
 {
@@ -443,7 +464,7 @@ detect_credentials(struct disc_engine *e, const struct hdrs *hdrs,
 			    DISC_IN_HEADER, k, 0), seen, nseen);
 	}
 	json_object_foreach(query, k, jv)
-		if (credential_name(k))
+		if (query_key_name(k))
 			use_scheme(scheme_index(e, DISC_SK_APIKEY,
 			    DISC_IN_QUERY, k, 0), seen, nseen);
 }

@@ -122,7 +122,7 @@ struct disc_prop {
 	char			*name;
 	struct disc_schema	*s;
 	unsigned long		 count;		/* objects that had it */
-	unsigned long		 pos;		/* smallest position seen */
+	double			 possum;	/* sum of positions seen */
 };
 
 /* One media type of a request or of a response with one status. */
@@ -294,6 +294,9 @@ json_t		*disc_schema_json(const struct disc_engine *,
 		    const struct disc_schema *, int);
 json_t		*disc_redact(json_t *, int);
 int		 disc_schema_enum(const struct disc_schema *);
+const struct disc_prop	**disc_props_ordered(const struct disc_schema *);
+int		 disc_prop_rank(const struct disc_prop *,
+		    const struct disc_prop *);
 const char	*disc_schema_type_name(const struct disc_schema *,
 		    char *, size_t);
 

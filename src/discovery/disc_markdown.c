@@ -131,8 +131,9 @@ static void
 field_rows(struct disc_buf *b, const struct disc_engine *e,
     const struct disc_schema *s, const char *prefix, int depth, size_t *rows)
 {
-	char	path[256];
-	size_t	i;
+	const struct disc_prop	**order;
+	char			  path[256];
+	size_t			  i;
 
 	if (s == NULL || depth > 4)
 		return;
@@ -154,14 +155,17 @@ field_rows(struct disc_buf *b, const struct disc_engine *e,
 		field_rows(b, e, s->addl, path, depth + 1, rows);
 		return;
 	}
+	if ((order = disc_props_ordered(s)) == NULL)
+		return;
 	for (i = 0; i < s->nprops && *rows < ROWS_MAX; i++) {
 		(void)snprintf(path, sizeof(path), "%s%s%s", prefix,
-		    prefix[0] ? "." : "", s->props[i].name);
-		field_row(b, e, s->props[i].s, path,
-		    s->props[i].count == s->nobj, s->props[i].name);
+		    prefix[0] ? "." : "", order[i]->name);
+		field_row(b, e, order[i]->s, path,
+		    order[i]->count == s->nobj, order[i]->name);
 		(*rows)++;
-		field_rows(b, e, s->props[i].s, path, depth + 1, rows);
+		field_rows(b, e, order[i]->s, path, depth + 1, rows);
 	}
+	free(order);
 }
 
 static void

@@ -88,17 +88,6 @@ param_json(const struct disc_engine *e, const char *name, const char *in,
 	return (p);
 }
 
-static int
-pos_order(const void *a, const void *b)
-{
-	const struct disc_prop	*pa = *(const struct disc_prop *const *)a;
-	const struct disc_prop	*pb = *(const struct disc_prop *const *)b;
-
-	if (pa->pos != pb->pos)
-		return (pa->pos < pb->pos ? -1 : 1);
-	return (strcmp(pa->name, pb->name));
-}
-
 static void
 props_params(const struct disc_engine *e, json_t *arr,
     const struct disc_schema *s, const char *in)
@@ -106,13 +95,8 @@ props_params(const struct disc_engine *e, json_t *arr,
 	const struct disc_prop	**order;
 	size_t			  i;
 
-	if (s == NULL || s->nprops == 0)
+	if ((order = disc_props_ordered(s)) == NULL)
 		return;
-	if ((order = calloc(s->nprops, sizeof(*order))) == NULL)
-		return;
-	for (i = 0; i < s->nprops; i++)
-		order[i] = &s->props[i];
-	qsort(order, s->nprops, sizeof(*order), pos_order);
 	for (i = 0; i < s->nprops; i++)
 		json_array_append_new(arr, param_json(e, order[i]->name, in,
 		    order[i]->count == s->nobj, order[i]->s));

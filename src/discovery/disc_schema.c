@@ -271,7 +271,6 @@ prop_get(struct disc_schema *s, const char *name, size_t len)
 	    (s->nprops - lo) * sizeof(*s->props));
 	memset(&s->props[lo], 0, sizeof(*s->props));
 	s->props[lo].name = copy;
-	s->props[lo].pos = (unsigned long)-1;
 	if ((s->props[lo].s = disc_schema_new()) == NULL) {
 		free(copy);
 		memmove(&s->props[lo], &s->props[lo + 1],
@@ -335,9 +334,7 @@ add_object(struct disc_schema *s, json_t *o, int depth)
 		if ((p = prop_get(s, key, strlen(key))) == NULL)
 			return (-1);
 		p->count++;
-		if (pos < p->pos)
-			p->pos = pos;
-		pos++;
+		p->possum += pos++;
 		if (add_value(p->s, val, depth + 1) == -1)
 			return (-1);
 	}
@@ -450,8 +447,7 @@ merge_depth(struct disc_schema *d, const struct disc_schema *s, int depth)
 		if ((p = prop_get(d, sp->name, strlen(sp->name))) == NULL)
 			return (-1);
 		p->count += sp->count;
-		if (sp->pos < p->pos)
-			p->pos = sp->pos;
+		p->possum += sp->possum;
 		if (merge_depth(p->s, sp->s, depth + 1) == -1)
 			rc = -1;
 	}
@@ -617,15 +613,50 @@ disc_schema_type_name(const struct disc_schema *s, char *out, size_t outsz)
 	return (out);
 }
 
+/*
+ * Properties are listed where they usually appear: by their average
+ * position in the objects that had them.  Sums and counts do not
+ * depend on the order of calls.
+ */
+int
+disc_prop_rank(const struct disc_prop *a, const struct disc_prop *b)
+{
+	double	ma = a->count ? a->possum / (double)a->count : 0;
+	double	mb = b->count ? b->possum / (double)b->count : 0;
+
+	if (ma < mb)
+		return (-1);
+	if (ma > mb)
+		return (1);
+	return (0);
+}
+
 static int
 prop_order(const void *a, const void *b)
 {
 	const struct disc_prop	*pa = *(const struct disc_prop *const *)a;
 	const struct disc_prop	*pb = *(const struct disc_prop *const *)b;
+	int			 c;
 
-	if (pa->pos != pb->pos)
-		return (pa->pos < pb->pos ? -1 : 1);
+	if ((c = disc_prop_rank(pa, pb)) != 0)
+		return (c);
 	return (strcmp(pa->name, pb->name));
+}
+
+/* The properties of `s` in documentation order; malloc'd, NULL if none. */
+const struct disc_prop **
+disc_props_ordered(const struct disc_schema *s)
+{
+	const struct disc_prop	**order;
+	size_t			  i;
+
+	if (s == NULL || s->nprops == 0 ||
+	    (order = calloc(s->nprops, sizeof(*order))) == NULL)
+		return (NULL);
+	for (i = 0; i < s->nprops; i++)
+		order[i] = &s->props[i];
+	qsort(order, s->nprops, sizeof(*order), prop_order);
+	return (order);
 }
 
 static json_t *
@@ -644,13 +675,10 @@ object_json(const struct disc_engine *e, const struct disc_schema *s)
 	}
 	if (s->nprops == 0)
 		return (o);
-	if ((order = calloc(s->nprops, sizeof(*order))) == NULL) {
+	if ((order = disc_props_ordered(s)) == NULL) {
 		json_decref(o);
 		return (NULL);
 	}
-	for (i = 0; i < s->nprops; i++)
-		order[i] = &s->props[i];
-	qsort(order, s->nprops, sizeof(*order), prop_order);
 	props = json_object();
 	req = json_array();
 	for (i = 0; i < s->nprops; i++) {
