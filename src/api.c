@@ -34,10 +34,12 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 #include <kore/tasks.h>
+#include <kore/curl.h>
 
 #include "api.h"
 #include "app.h"
 #include "log.h"
+#include "outbound.h"
 #include "secret.h"
 
 #define SESSION_COOKIE	"sid"
@@ -155,6 +157,13 @@ api_resume(struct api_ctx *c)
 
 		if (c->db.state == DB_RUNNING && !db_pump(&c->db))
 			return (KORE_RESULT_RETRY);
+
+		/* Kore's curl layer clears the handle once it has finished. */
+		if (c->curl != NULL) {
+			if (c->curl->handle != NULL)
+				return (KORE_RESULT_RETRY);
+			c->curl = NULL;
+		}
 
 		if (c->task != NULL && !c->task->destroyed) {
 			if (kore_task_state(&c->task->t) !=
@@ -436,6 +445,22 @@ api_task_arg(struct api_ctx *c)
 	return (c->task != NULL ? c->task->arg : NULL);
 }
 
+/*
+ * Runs an outbound request that the caller set up with kore_curl_init()
+ * and kore_curl_http_setup(); `next` runs once it has finished. The
+ * client stays the caller's: it must call kore_curl_cleanup() on it,
+ * also when the request is freed before the answer came (state_free),
+ * because Kore's own clean-up of bound clients runs after onfree.
+ */
+void
+api_curl(struct api_ctx *c, api_step next, struct kore_curl *client)
+{
+	c->curl = client;
+	c->next = next;
+	kore_curl_bind_request(client, c->req);
+	outbound_run(client);
+}
+
 static void
 api_task_release(struct api_ctx *c)
 {
@@ -630,6 +655,55 @@ api_body(struct api_ctx *c)
 		    "the body must be a JSON object");
 		return (-1);
 	}
+	return (0);
+}
+
+/*
+ * Reads the request body as it was sent (webhook signatures cover the
+ * exact bytes) into a NUL-terminated copy the caller frees. Answers 413
+ * or 400 and returns -1 when it is larger than `max` or empty.
+ */
+int
+api_body_raw(struct api_ctx *c, size_t max, char **out, size_t *outlen)
+{
+	struct http_request	*req = c->req;
+	char			*buf;
+	ssize_t			 n;
+	size_t			 off, total;
+
+	*out = NULL;
+	*outlen = 0;
+	total = req->http_body_length;
+	if (total > max) {
+		api_errorf(c, 413, "TOO_LARGE", "the body is larger than "
+		    "%zu bytes", max);
+		return (-1);
+	}
+	if (total == 0) {
+		api_error(c, 400, "BAD_REQUEST", "the request body is empty");
+		return (-1);
+	}
+
+	/* http_body_read() counts http_body_length down as it reads. */
+	if ((buf = malloc(total + 1)) == NULL) {
+		api_error(c, 500, "INTERNAL", "out of memory");
+		return (-1);
+	}
+	off = 0;
+	while (off < total) {
+		n = http_body_read(req, buf + off, total - off);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off != total) {
+		free(buf);
+		api_error(c, 400, "BAD_REQUEST", "the body could not be read");
+		return (-1);
+	}
+	buf[off] = '\0';
+	*out = buf;
+	*outlen = off;
 	return (0);
 }
 

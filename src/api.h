@@ -45,6 +45,7 @@
 struct api_ctx;
 struct api_task;
 struct http_request;
+struct kore_curl;
 
 typedef void	(*api_step)(struct api_ctx *);
 typedef int	(*api_work)(void *);
@@ -76,6 +77,7 @@ struct api_ctx {
 
 	struct db_call		 db;
 	struct api_task		*task;
+	struct kore_curl	*curl;		/* an outbound request in flight */
 	api_step		 next;
 
 	void			*state;
@@ -93,6 +95,7 @@ int		 api_db_ok(struct api_ctx *);
 void		 api_task(struct api_ctx *, api_step, api_work, void *,
 		    void (*)(void *));
 void		*api_task_arg(struct api_ctx *);
+void		 api_curl(struct api_ctx *, api_step, struct kore_curl *);
 
 void		 api_error(struct api_ctx *, int, const char *, const char *);
 void		 api_errorf(struct api_ctx *, int, const char *,
@@ -105,6 +108,7 @@ void		 api_reply_db_json(struct api_ctx *, int);
 void		 api_header(struct api_ctx *, const char *, const char *);
 
 int		 api_body(struct api_ctx *);
+int		 api_body_raw(struct api_ctx *, size_t, char **, size_t *);
 int		 api_str(struct api_ctx *, const char *, int, size_t,
 		    const char **);
 int		 api_bool(struct api_ctx *, const char *, int *);
