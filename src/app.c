@@ -30,7 +30,10 @@
 #include "app.h"
 #include "db.h"
 #include "health.h"
+#include "capture.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
 #include "ssrf.h"
 
 struct app_config	app_cfg;
@@ -311,10 +314,13 @@ kore_parent_configure(int argc, char **argv)
 	app_read_kore_conf(app_env("KORE_CONF", "kore.conf"));
 
 	/*
-	 * Kore refuses bodies above http_body_max before any handler runs;
-	 * the proxy's limit is the largest body anything accepts.
+	 * Kore refuses bodies above http_body_max with a bare 413 before
+	 * any handler runs. Up to twice the proxy's limit the proxy itself
+	 * answers, with the error envelope and a captured call.
 	 */
-	http_body_max = app_cfg.proxy_body_max;
+	http_body_max = app_cfg.proxy_body_max * 2;
+
+	metrics_init();
 
 	ssrf_set_allow_private(app_cfg.allow_private);
 	if (app_cfg.allow_private)
@@ -338,19 +344,23 @@ kore_worker_configure(void)
 	(void)snprintf(app_instance, sizeof(app_instance), "%s:%d",
 	    app_env("INSTANCE_NAME", "apiscribe"), (int)getpid());
 
-	pgsql_conn_max = (u_int16_t)app_env_num("DB_POOL_PER_WORKER", 8, 2,
+	pgsql_conn_max = (u_int16_t)app_env_num("DB_POOL_PER_WORKER", 12, 4,
 	    100);
 	if (!kore_pgsql_register(APP_DB, app_cfg.database_url))
 		fatal("cannot register the database");
 
 	db_init();
 	health_init();
+	capture_init();
+	proxy_init();
 	kore_timer_add(app_housekeeping, 60 * 1000, NULL, 0);
 }
 
+/* SIGTERM: captured calls still in memory are written before exit. */
 void
 kore_worker_teardown(void)
 {
+	capture_shutdown();
 }
 
 /* Once a minute: expired sessions and old rate counters go away. */

@@ -20,6 +20,7 @@
 
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,14 +37,73 @@ static void	db_take_error(struct db_call *);
 static void	db_sql_cb(struct kore_pgsql *, void *);
 static void	db_run_finished(void *, u_int64_t);
 
+struct db_listener {
+	struct kore_pgsql	 sql;
+	TAILQ_ENTRY(db_listener) list;
+	char			 query[96];
+	db_notify_cb		 cb;
+	db_notify_cb		 lost;
+	void			*arg;
+	int			 retry_armed;
+};
+
+static void	db_listen_start(struct db_listener *);
+static void	db_listen_cb(struct kore_pgsql *, void *);
+static void	db_listen_retry(void *, u_int64_t);
+
+static void	db_finish_bg(struct db_call *);
+static void	db_sweep(void *, u_int64_t);
+
 static TAILQ_HEAD(, db_call)	db_finished;
+static TAILQ_HEAD(, db_call)	db_running;
+static TAILQ_HEAD(, db_listener) db_listeners;
 static int			db_timer_armed;
 
 void
 db_init(void)
 {
 	TAILQ_INIT(&db_finished);
+	TAILQ_INIT(&db_running);
+	TAILQ_INIT(&db_listeners);
 	db_timer_armed = 0;
+	kore_timer_add(db_sweep, 1000, NULL, 0);
+}
+
+/*
+ * Kore drops a connection whose socket reports an error without telling
+ * a callback-bound query or listener. Once a second, calls and listeners
+ * left without a connection are finished with an error or restarted.
+ */
+static void
+db_sweep(void *arg, u_int64_t now)
+{
+	struct db_call		*c, *next;
+	struct db_listener	*l;
+
+	for (c = TAILQ_FIRST(&db_running); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, rlist);
+		if (c->sql.state == KORE_PGSQL_STATE_ERROR &&
+		    c->sql.conn == NULL && db_advance(c))
+			db_finish_bg(c);
+	}
+
+	TAILQ_FOREACH(l, &db_listeners, list) {
+		if (l->sql.state == KORE_PGSQL_STATE_ERROR &&
+		    l->sql.conn == NULL && !l->retry_armed)
+			db_listen_cb(&l->sql, l);
+	}
+}
+
+/* Queues a finished callback-bound call for the zero-delay timer. */
+static void
+db_finish_bg(struct db_call *c)
+{
+	TAILQ_REMOVE(&db_running, c, rlist);
+	TAILQ_INSERT_TAIL(&db_finished, c, list);
+	if (!db_timer_armed) {
+		db_timer_armed = 1;
+		kore_timer_add(db_run_finished, 0, NULL, KORE_TIMER_ONESHOT);
+	}
 }
 
 void
@@ -81,6 +141,21 @@ db_param_text(struct db_call *c, const char *s)
 		return (-1);
 	c->lengths[c->nparams] = s != NULL ? (int)strlen(s) : 0;
 	c->formats[c->nparams] = 0;
+	c->nparams++;
+	return (0);
+}
+
+/* A binary parameter the call takes over (malloc'd; freed with it). */
+int
+db_param_take(struct db_call *c, void *p, size_t len)
+{
+	if (c->nparams >= DB_MAX_PARAMS || len > INT32_MAX) {
+		free(p);
+		return (-1);
+	}
+	c->values[c->nparams] = p;
+	c->lengths[c->nparams] = (int)len;
+	c->formats[c->nparams] = 1;
 	c->nparams++;
 	return (0);
 }
@@ -146,14 +221,9 @@ db_start(struct db_call *c, const char *query, db_done_cb cb, void *arg)
 
 	kore_pgsql_init(&c->sql);
 	kore_pgsql_bind_callback(&c->sql, db_sql_cb, c);
-	if (db_advance(c)) {
-		TAILQ_INSERT_TAIL(&db_finished, c, list);
-		if (!db_timer_armed) {
-			db_timer_armed = 1;
-			kore_timer_add(db_run_finished, 0, NULL,
-			    KORE_TIMER_ONESHOT);
-		}
-	}
+	TAILQ_INSERT_TAIL(&db_running, c, rlist);
+	if (db_advance(c))
+		db_finish_bg(c);
 }
 
 /* Returns -1 on an immediate error, 0 when sent or queued for a slot. */
@@ -265,14 +335,8 @@ db_sql_cb(struct kore_pgsql *sql, void *arg)
 	if (c->state != DB_RUNNING)
 		return;
 
-	if (db_advance(c)) {
-		TAILQ_INSERT_TAIL(&db_finished, c, list);
-		if (!db_timer_armed) {
-			db_timer_armed = 1;
-			kore_timer_add(db_run_finished, 0, NULL,
-			    KORE_TIMER_ONESHOT);
-		}
-	}
+	if (db_advance(c))
+		db_finish_bg(c);
 }
 
 static void
@@ -332,4 +396,81 @@ db_int(const struct db_call *c, int row, int col)
 	if ((v = db_value(c, row, col)) == NULL)
 		return (0);
 	return (strtoll(v, NULL, 10));
+}
+
+/*
+ * LISTEN keeps its connection: once the command is done the connection is
+ * neither continued nor released, so its socket stays in the event loop
+ * and Kore hands each notification to db_listen_cb.
+ */
+void
+db_listen(const char *channel, db_notify_cb cb, db_notify_cb lost, void *arg)
+{
+	struct db_listener	*l;
+
+	l = kore_calloc(1, sizeof(*l));
+	(void)snprintf(l->query, sizeof(l->query), "LISTEN %s", channel);
+	l->cb = cb;
+	l->lost = lost;
+	l->arg = arg;
+	TAILQ_INSERT_TAIL(&db_listeners, l, list);
+	db_listen_start(l);
+}
+
+static void
+db_listen_start(struct db_listener *l)
+{
+	kore_pgsql_init(&l->sql);
+	kore_pgsql_bind_callback(&l->sql, db_listen_cb, l);
+	if (!kore_pgsql_setup(&l->sql, APP_DB, KORE_PGSQL_ASYNC)) {
+		if (l->sql.state == KORE_PGSQL_STATE_INIT)
+			return;
+		db_listen_cb(&l->sql, l);
+		return;
+	}
+	if (!kore_pgsql_query(&l->sql, l->query))
+		db_listen_cb(&l->sql, l);
+}
+
+static void
+db_listen_cb(struct kore_pgsql *sql, void *arg)
+{
+	struct db_listener	*l = arg;
+	struct pgsql_conn	*conn;
+
+	switch (sql->state) {
+	case KORE_PGSQL_STATE_INIT:
+		/* Woken from Kore's queue of requests waiting for a slot. */
+		db_listen_start(l);
+		return;
+	case KORE_PGSQL_STATE_NOTIFY:
+		if (sql->notify.extra != NULL)
+			l->cb(sql->notify.extra, l->arg);
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		break;
+	default:
+		return;
+	}
+
+	/* The connection failed: forget it and try again in a second. */
+	conn = sql->conn;
+	if (conn != NULL && PQstatus(conn->db) == CONNECTION_BAD)
+		kore_pgsql_handle(conn, 1);
+	kore_pgsql_cleanup(sql);
+	if (l->lost != NULL)
+		l->lost(NULL, l->arg);
+	if (!l->retry_armed) {
+		l->retry_armed = 1;
+		kore_timer_add(db_listen_retry, 1000, l, KORE_TIMER_ONESHOT);
+	}
+}
+
+static void
+db_listen_retry(void *arg, u_int64_t now)
+{
+	struct db_listener	*l = arg;
+
+	l->retry_armed = 0;
+	db_listen_start(l);
 }

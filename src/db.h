@@ -46,6 +46,7 @@ struct db_call {
 	struct http_request	*req;
 
 	TAILQ_ENTRY(db_call)	 list;
+	TAILQ_ENTRY(db_call)	 rlist;
 };
 
 void		 db_init(void);
@@ -53,6 +54,7 @@ void		 db_call_init(struct db_call *);
 void		 db_call_clear(struct db_call *);
 
 int		 db_param_text(struct db_call *, const char *);
+int		 db_param_take(struct db_call *, void *, size_t);
 int		 db_param_bin(struct db_call *, const void *, size_t);
 
 void		 db_start_request(struct db_call *, struct http_request *,
@@ -66,5 +68,14 @@ const char	*db_value(const struct db_call *, int, int);
 int		 db_length(const struct db_call *, int, int);
 int		 db_isnull(const struct db_call *, int, int);
 long long	 db_int(const struct db_call *, int, int);
+
+/*
+ * A channel this worker LISTENs on, over a connection of its own that
+ * stays open. `lost` runs when that connection fails (notifications may
+ * have been missed); the listener reconnects by itself.
+ */
+typedef void	(*db_notify_cb)(const char *, void *);
+
+void		 db_listen(const char *, db_notify_cb, db_notify_cb, void *);
 
 #endif
