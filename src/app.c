@@ -32,6 +32,7 @@
 #include "health.h"
 #include "capture.h"
 #include "log.h"
+#include "payments.h"
 #include "metrics.h"
 #include "proxy.h"
 #include "ssrf.h"
@@ -188,6 +189,11 @@ app_config_load(void)
 	c->paypal_webhook_id = app_env("PAYPAL_WEBHOOK_ID", NULL);
 	c->paypal_api_base = app_env("PAYPAL_API_BASE",
 	    "https://api-m.sandbox.paypal.com");
+	c->payment_timeout = app_env_num("PAYMENT_TIMEOUT_SECONDS", 15, 1, 120);
+	c->payment_pending_max = app_env_num("PAYMENT_PENDING_MAX_SECONDS",
+	    86400, 60, 30 * 86400);
+	c->payment_sweep_interval = app_env_num("PAYMENT_SWEEP_SECONDS", 300,
+	    1, 86400);
 
 	c->smtp_url = app_env("SMTP_URL", NULL);
 	c->smtp_from = app_env("SMTP_FROM", "apiscribe <noreply@localhost>");
@@ -351,6 +357,7 @@ kore_worker_configure(void)
 
 	db_init();
 	health_init();
+	payments_init();
 	capture_init();
 	proxy_init();
 	kore_timer_add(app_housekeeping, 60 * 1000, NULL, 0);

@@ -44,6 +44,9 @@ struct app_config {
 	const char	*paypal_client_secret;
 	const char	*paypal_webhook_id;
 	const char	*paypal_api_base;
+	int		 payment_timeout;	/* seconds per provider call */
+	int		 payment_pending_max;	/* seconds before PENDING fails */
+	int		 payment_sweep_interval;	/* seconds */
 
 	const char	*smtp_url;
 	const char	*smtp_from;
