@@ -9,6 +9,9 @@
  * function capture_insert() (sql/003), which unnests them into api_calls
  * and moves the endpoints' call counters. At most CAPTURE_INFLIGHT such
  * statements run at once per worker; the proxy never waits for them.
+ * While they all run, the open batch keeps growing (up to
+ * CAPTURE_BATCH_MAX rows), so under load fewer, larger statements carry
+ * the same rows and the database keeps up.
  *
  * When a write fails because the database is unreachable (or a deadlock
  * or a shortage), the batch goes back to the head of the queue and is
@@ -100,6 +103,7 @@ static void	capture_batch_free(struct capture_batch *);
 static void	capture_flush(void);
 static void	capture_flush_timer(void *, u_int64_t);
 static void	capture_pump(void);
+static void	capture_kick(void);
 static void	capture_retry_timer(void *, u_int64_t);
 static void	capture_done(struct db_call *, void *);
 static int	capture_params(struct capture_batch *, struct db_call *);
@@ -126,7 +130,8 @@ static u_int64_t			 retry_delay;
 static u_int64_t			 last_overflow_log;
 static int				 outage_logged;
 
-static size_t	cfg_batch, cfg_flush_ms, cfg_inflight, cfg_buffer_max;
+static size_t	cfg_batch, cfg_batch_max, cfg_flush_ms, cfg_inflight;
+static size_t	cfg_buffer_max;
 
 void
 capture_init(void)
@@ -135,6 +140,8 @@ capture_init(void)
 	TAILQ_INIT(&capture_running);
 	capture_open = NULL;
 	cfg_batch = (size_t)app_env_num("CAPTURE_BATCH", 256, 1, 5000);
+	cfg_batch_max = (size_t)app_env_num("CAPTURE_BATCH_MAX", 4096,
+	    (long)cfg_batch, 100000);
 	cfg_flush_ms = (size_t)app_env_num("CAPTURE_FLUSH_MS", 10, 1, 10000);
 	cfg_inflight = (size_t)app_env_num("CAPTURE_INFLIGHT", 2, 1, 16);
 	cfg_buffer_max = (size_t)app_env_num("CAPTURE_BUFFER_MAX",
@@ -276,7 +283,9 @@ capture_add(const struct capture_call *in)
 	capture_buffered_bytes += need;
 	stats.buffered++;
 
-	if (capture_open->rows >= cfg_batch) {
+	if ((capture_open->rows >= cfg_batch &&
+	    capture_inflight < cfg_inflight) ||
+	    capture_open->rows >= cfg_batch_max) {
 		capture_flush();
 	} else if (!flush_armed) {
 		flush_armed = 1;
@@ -290,7 +299,23 @@ static void
 capture_flush_timer(void *arg, u_int64_t now)
 {
 	flush_armed = 0;
-	capture_flush();
+	capture_kick();
+}
+
+/*
+ * Writes what is waiting: the oldest queued batch first, and the open
+ * batch once the queue is empty and a write slot is free. Otherwise the
+ * open batch keeps collecting rows for the next write.
+ */
+static void
+capture_kick(void)
+{
+	if (TAILQ_EMPTY(&capture_pending) && capture_open != NULL &&
+	    capture_open->rows > 0 && capture_inflight < cfg_inflight &&
+	    !retry_armed)
+		capture_flush();
+	else
+		capture_pump();
 }
 
 /* Closes the open batch and queues it for writing. */
@@ -331,7 +356,7 @@ static void
 capture_retry_timer(void *arg, u_int64_t now)
 {
 	retry_armed = 0;
-	capture_pump();
+	capture_kick();
 }
 
 static void
@@ -354,7 +379,7 @@ capture_done(struct db_call *c, void *arg)
 		}
 		retry_delay = 0;
 		capture_batch_free(b);
-		capture_pump();
+		capture_kick();
 		return;
 	}
 
@@ -652,11 +677,9 @@ capture_write_sync(void)
 	PGresult		*res;
 	size_t			 written, lost;
 
-	if (TAILQ_EMPTY(&capture_pending))
-		return;
-
 	written = lost = 0;
-	conn = PQconnectdb(app_cfg.database_url);
+	conn = TAILQ_EMPTY(&capture_pending) ? NULL :
+	    PQconnectdb(app_cfg.database_url);
 	while ((b = TAILQ_FIRST(&capture_pending)) != NULL) {
 		TAILQ_REMOVE(&capture_pending, b, list);
 		db_call_init(&call);
@@ -676,7 +699,8 @@ capture_write_sync(void)
 		db_call_clear(&call);
 		capture_batch_free(b);
 	}
-	PQfinish(conn);
+	if (conn != NULL)
+		PQfinish(conn);
 
 	if ((j = log_begin(lost ? LOG_LVL_ERROR : LOG_LVL_INFO,
 	    "capture.shutdown", NULL)) != NULL) {

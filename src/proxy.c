@@ -43,8 +43,6 @@
 #include <kore/http.h>
 #include <kore/curl.h>
 
-#include <jansson.h>
-
 #include "api.h"
 #include "app.h"
 #include "capture.h"
@@ -82,6 +80,15 @@ struct rbuf {
 	size_t		 cap;
 	size_t		 max;
 	int		 overflow;
+};
+
+#define PROXY_HDRS_MAX	128
+
+struct hdrs {
+	int		 n;
+	int		 redacted;
+	char		*name[PROXY_HDRS_MAX];
+	char		*value[PROXY_HDRS_MAX];
 };
 
 struct proxy_req {
@@ -125,13 +132,16 @@ static int	proxy_fail(struct proxy_req *, int, const char *, const char *,
 static void	proxy_capture(struct proxy_req *, int, const char *);
 static int	proxy_read_body(struct proxy_req *);
 static struct curl_slist *proxy_req_headers(struct proxy_req *);
-static void	proxy_resp_headers(struct proxy_req *, json_t *);
+static void	proxy_resp_headers(struct proxy_req *, struct hdrs *);
 static int	proxy_hop_by_hop(const char *, const char *);
-static int	proxy_header_json(json_t *, const char *, const char *, int);
+static void	hdrs_add(struct hdrs *, const char *, size_t, const char *,
+		    size_t, int);
+static char	*hdrs_json(struct hdrs *);
 static void	proxy_clean(char *);
 static int	proxy_body(const char *, const void *, size_t, size_t,
 		    int, char **, size_t *, int *);
 static size_t	proxy_write(char *, size_t, size_t, void *);
+static size_t	proxy_strip_sid(const char *, char *, size_t);
 static size_t	proxy_header(char *, size_t, size_t, void *);
 static curl_socket_t proxy_open_socket(void *, curlsocktype,
 		    struct curl_sockaddr *);
@@ -497,6 +507,36 @@ proxy_hop_by_hop(const char *name, const char *connection)
 }
 
 /*
+ * Copies a Cookie header without our session cookie; returns the length
+ * of what is left.
+ */
+static size_t
+proxy_strip_sid(const char *in, char *out, size_t outlen)
+{
+	const char	*c, *next;
+	size_t		 len, o;
+
+	o = 0;
+	for (c = in; *c != '\0'; c = next) {
+		c += strspn(c, "; ");
+		next = c + strcspn(c, ";");
+		if (strncmp(c, "sid=", 4) == 0 || next == c)
+			continue;
+		len = (size_t)(next - c);
+		if (o + len + 3 >= outlen)
+			break;
+		if (o > 0) {
+			memcpy(out + o, "; ", 2);
+			o += 2;
+		}
+		memcpy(out + o, c, len);
+		o += len;
+	}
+	out[o] = '\0';
+	return (o);
+}
+
+/*
  * What the upstream receives: the client's headers without hop-by-hop
  * ones, our session cookie or CSRF header, or anything curl sets itself;
  * and the X-Forwarded-* trio.
@@ -507,9 +547,8 @@ proxy_req_headers(struct proxy_req *p)
 	struct http_request	*req = p->req;
 	struct http_header	*hdr;
 	struct curl_slist	*list, *n;
-	const char		*connection, *xff, *c, *next;
+	const char		*connection, *xff, *c;
 	char			 ip[64], *line, cookies[4096];
-	size_t			 len, o;
 	int			 tls;
 
 	list = NULL;
@@ -534,24 +573,8 @@ proxy_req_headers(struct proxy_req *p)
 
 		if (!strcasecmp(hdr->header, "cookie")) {
 			/* Keep the API's cookies, never our session's. */
-			o = 0;
-			for (c = hdr->value; *c != '\0'; c = next) {
-				c += strspn(c, "; ");
-				next = c + strcspn(c, ";");
-				if (strncmp(c, "sid=", 4) == 0 || next == c)
-					continue;
-				len = (size_t)(next - c);
-				if (o + len + 3 >= sizeof(cookies))
-					break;
-				if (o > 0) {
-					memcpy(cookies + o, "; ", 2);
-					o += 2;
-				}
-				memcpy(cookies + o, c, len);
-				o += len;
-			}
-			cookies[o] = '\0';
-			if (o == 0)
+			if (proxy_strip_sid(hdr->value, cookies,
+			    sizeof(cookies)) == 0)
 				continue;
 			if (asprintf(&line, "Cookie: %s", cookies) == -1)
 				goto fail;
@@ -739,13 +762,13 @@ proxy_fail(struct proxy_req *p, int status, const char *code,
 }
 
 /*
- * Walks the upstream's header lines. With obj NULL it copies them to the
- * client's response; otherwise it adds them to obj for capture.
+ * Walks the upstream's header lines. With set NULL it copies them to the
+ * client's response; otherwise it adds them to the capture's set.
  */
 static void
-proxy_resp_headers(struct proxy_req *p, json_t *obj)
+proxy_resp_headers(struct proxy_req *p, struct hdrs *set)
 {
-	char		*line, *next, *colon, *name, *value, *end;
+	char		*line, *next, *colon, *value, *end, save_n, save_v;
 	char		 connection[256];
 	size_t		 len;
 
@@ -753,11 +776,13 @@ proxy_resp_headers(struct proxy_req *p, json_t *obj)
 		return;
 
 	connection[0] = '\0';
-	for (line = p->head.data; *line != '\0'; line = next) {
-		next = line + strcspn(line, "\n");
-		if (*next == '\n')
-			next++;
-		if (strncasecmp(line, "connection:", 11) == 0) {
+	if (set == NULL) {
+		for (line = p->head.data; *line != '\0'; line = next) {
+			next = line + strcspn(line, "\n");
+			if (*next == '\n')
+				next++;
+			if (strncasecmp(line, "connection:", 11) != 0)
+				continue;
 			len = strcspn(line + 11, "\r\n");
 			if (len >= sizeof(connection))
 				len = sizeof(connection) - 1;
@@ -773,31 +798,31 @@ proxy_resp_headers(struct proxy_req *p, json_t *obj)
 			next++;
 		if (end > line && end[-1] == '\r')
 			end--;
-		if ((colon = memchr(line, ':', (size_t)(end - line))) == NULL ||
-		    strncmp(line, "HTTP/", 5) == 0)
+		if (strncmp(line, "HTTP/", 5) == 0 ||
+		    (colon = memchr(line, ':', (size_t)(end - line))) == NULL)
 			continue;
-
-		name = strndup(line, (size_t)(colon - line));
 		value = colon + 1;
 		while (value < end && (*value == ' ' || *value == '\t'))
 			value++;
-		value = strndup(value, (size_t)(end - value));
-		if (name == NULL || value == NULL)
-			goto next;
 
-		if (obj != NULL) {
-			p->redacted |= proxy_header_json(obj, name, value,
-			    !p->capture_secrets);
-		} else if (!proxy_hop_by_hop(name, connection) &&
-		    strcasecmp(name, "content-length") &&
-		    strcasecmp(name, "content-encoding") &&
-		    strcasecmp(name, "server") &&
-		    strcasecmp(name, "date")) {
-			http_response_header(p->req, name, value);
+		if (set != NULL) {
+			hdrs_add(set, line, (size_t)(colon - line), value,
+			    (size_t)(end - value), !p->capture_secrets);
+			continue;
 		}
-next:
-		free(name);
-		free(value);
+
+		/* Terminate name and value in place for Kore, then restore. */
+		save_n = *colon;
+		save_v = *end;
+		*colon = '\0';
+		*end = '\0';
+		if (!proxy_hop_by_hop(line, connection) &&
+		    strcasecmp(line, "content-length") &&
+		    strcasecmp(line, "content-encoding") &&
+		    strcasecmp(line, "server") && strcasecmp(line, "date"))
+			http_response_header(p->req, line, value);
+		*colon = save_n;
+		*end = save_v;
 	}
 }
 
@@ -832,46 +857,77 @@ proxy_clean(char *s)
 }
 
 /*
- * Adds one header to a capture's JSON object under its lower-case name;
- * repeated headers are joined with ", ". Returns 1 when the value was
- * redacted.
+ * Adds one header to a capture's header set under its lower-case name;
+ * repeated headers are joined with ", ". Secret values are redacted
+ * unless the owner opted in.
  */
-static int
-proxy_header_json(json_t *obj, const char *name, const char *value,
-    int redact)
+static void
+hdrs_add(struct hdrs *h, const char *name, size_t nlen, const char *value,
+    size_t vlen, int redact)
 {
-	char		 key[128], red[2048], *v, *joined;
-	const char	*old;
-	json_t		*prev;
-	size_t		 i;
-	int		 done;
+	char	 red[2048], *key, *v, *joined;
+	size_t	 i;
+	int	 k;
 
-	for (i = 0; name[i] != '\0' && i < sizeof(key) - 1; i++)
+	if (h->n >= PROXY_HDRS_MAX || nlen == 0)
+		return;
+	if ((key = malloc(nlen + 1)) == NULL)
+		return;
+	for (i = 0; i < nlen; i++)
 		key[i] = (char)tolower((unsigned char)name[i]);
-	key[i] = '\0';
+	key[nlen] = '\0';
 	proxy_clean(key);
 
-	done = 0;
 	if (redact && redact_header_sensitive(key)) {
-		(void)redact_header_value(key, value, red, sizeof(red));
+		v = strndup(value, vlen);
+		if (v != NULL) {
+			(void)redact_header_value(key, v, red, sizeof(red));
+			free(v);
+		}
 		v = strdup(red);
-		done = 1;
+		h->redacted = 1;
 	} else {
-		v = strdup(value);
+		v = strndup(value, vlen);
 	}
-	if (v == NULL)
-		return (done);
+	if (v == NULL) {
+		free(key);
+		return;
+	}
 	proxy_clean(v);
 
-	if ((prev = json_object_get(obj, key)) != NULL &&
-	    (old = json_string_value(prev)) != NULL &&
-	    asprintf(&joined, "%s, %s", old, v) != -1) {
+	for (k = 0; k < h->n; k++) {
+		if (strcmp(h->name[k], key) != 0)
+			continue;
+		if (asprintf(&joined, "%s, %s", h->value[k], v) != -1) {
+			free(h->value[k]);
+			h->value[k] = joined;
+		}
+		free(key);
 		free(v);
-		v = joined;
+		return;
 	}
-	json_object_set_new(obj, key, json_string(v));
-	free(v);
-	return (done);
+	h->name[h->n] = key;
+	h->value[h->n] = v;
+	h->n++;
+}
+
+/* The set as a JSON object, malloc'd; the set is emptied. */
+static char *
+hdrs_json(struct hdrs *h)
+{
+	struct jw	 j;
+	int		 k;
+
+	jw_init(&j, 512);
+	jw_obj_open(&j, NULL);
+	for (k = 0; k < h->n; k++) {
+		jw_str(&j, h->name[k], h->value[k]);
+		free(h->name[k]);
+		free(h->value[k]);
+	}
+	h->n = 0;
+	jw_obj_close(&j);
+	return (jw_steal(&j, NULL));
 }
 
 static int
@@ -935,28 +991,33 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 	struct http_request	*req = p->req;
 	struct http_header	*hdr;
 	struct capture_call	 c;
-	json_t			*rqh, *rsh;
+	struct hdrs		 set;
 	char			*rq_json, *rs_json, *query, *rq_body, *rs_body;
-	char			 path[2048];
+	char			 path[2048], cookies[4096];
 	const char		*rq_type, *rs_type, *v;
-	size_t			 qlen, olen, rq_len, rs_len;
+	size_t			 qlen, olen, rq_len, rs_len, len;
 	int			 redact = !p->capture_secrets;
 
 	memset(&c, 0, sizeof(c));
-	p->redacted = 0;
-	rqh = json_object();
-	rsh = json_object();
+	memset(&set, 0, sizeof(set));
 	TAILQ_FOREACH(hdr, &req->req_headers, list) {
 		if (!strcasecmp(hdr->header, "x-csrf-token"))
 			continue;
-		p->redacted |= proxy_header_json(rqh, hdr->header, hdr->value,
-		    redact || !strcasecmp(hdr->header, "cookie"));
+		if (!strcasecmp(hdr->header, "cookie")) {
+			/* Our own session cookie is never stored. */
+			if ((len = proxy_strip_sid(hdr->value, cookies,
+			    sizeof(cookies))) > 0)
+				hdrs_add(&set, "cookie", 6, cookies, len,
+				    redact);
+			continue;
+		}
+		hdrs_add(&set, hdr->header, strlen(hdr->header), hdr->value,
+		    strlen(hdr->value), redact);
 	}
-	proxy_resp_headers(p, rsh);
-	rq_json = json_dumps(rqh, JSON_COMPACT | JSON_SORT_KEYS);
-	rs_json = json_dumps(rsh, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(rqh);
-	json_decref(rsh);
+	rq_json = hdrs_json(&set);
+	proxy_resp_headers(p, &set);
+	rs_json = hdrs_json(&set);
+	p->redacted = set.redacted;
 
 	query = NULL;
 	if (req->query_string != NULL) {
