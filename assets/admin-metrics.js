@@ -1,0 +1,72 @@
+// Admin: the metrics dashboard. The API's metrics object is drawn as it
+// comes: numbers as figures, time series ([{t, count}]) as charts, and
+// maps of counts (by state, by status) as bars.
+
+import { api } from "/assets/api.js";
+import { timeChart, barChart } from "/assets/charts.js";
+import { h, replace, loading, errorBox, num } from "/assets/ui.js";
+
+function words(key) {
+	return key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/[_.]/g, " ")
+	    .toLowerCase();
+}
+
+function isSeries(v) {
+	return Array.isArray(v) && v.length > 0 && v.every((p) =>
+	    p && typeof p === "object" && "t" in p);
+}
+
+function isCounts(v) {
+	return v && typeof v === "object" && !Array.isArray(v) &&
+	    Object.keys(v).length > 0 &&
+	    Object.values(v).every((x) => typeof x === "number");
+}
+
+function section(title, obj, out) {
+	const figures = [];
+	const blocks = [];
+	for (const [k, v] of Object.entries(obj || {})) {
+		if (typeof v === "number")
+			figures.push(h("div.card.stat", h("span.stat-value",
+			    Number.isInteger(v) ? num(v) : v.toFixed(2)),
+			    h("span.stat-label", words(k))));
+		else if (isSeries(v))
+			blocks.push(h("div.card", h("h3", words(k)),
+			    timeChart(v.map((p) => ({ t: p.t, count: p.count ??
+				p.value ?? 0, errors: p.errors || 0 })),
+				{ bucket: "minute", label: words(k) })));
+		else if (isCounts(v))
+			blocks.push(h("div.card", h("h3", words(k)),
+			    barChart(Object.entries(v).map(([label, value]) =>
+				({ label, value })), { label: words(k) })));
+		else if (v && typeof v === "object" && !Array.isArray(v))
+			section(words(k), v, out);
+	}
+	if (figures.length || blocks.length)
+		out.push(h("section", { style: "margin-bottom:1.5rem" },
+		    title ? h("h2", title) : null,
+		    figures.length ? h("div.grid.grid-4", figures) : null,
+		    blocks.length ? h("div.grid.grid-2",
+			{ style: "margin-top:1rem" }, blocks) : null));
+}
+
+export default async function adminMetrics(panel, ctx) {
+	const slot = h("div", loading());
+	panel.append(slot);
+	let timer = null;
+	ctx.onLeave(() => clearTimeout(timer));
+	async function load() {
+		let m;
+		try {
+			m = await api.get("/api/admin/metrics");
+		} catch (err) {
+			replace(slot, errorBox(err, load));
+			return;
+		}
+		const out = [];
+		section("", m, out);
+		replace(slot, out.length ? out : h("p.muted", "No metrics yet."));
+		timer = setTimeout(() => ctx.alive() && load(), 15000);
+	}
+	await load();
+}
