@@ -42,8 +42,8 @@ static int	fold_literals(struct disc_engine *, struct disc_node *);
 static int	settle_node(struct disc_engine *, struct disc_node *, int);
 static int	param_value_add(struct disc_node *, const char *,
 		    enum disc_seg);
-static int	fields_alike(const struct disc_schema *,
-		    const struct disc_schema *);
+struct paths;
+static int	fields_alike(const struct paths *, const struct paths *);
 
 struct disc_node *
 disc_node_new(const char *seg, struct disc_node *parent)
@@ -481,18 +481,103 @@ ok_answer(const struct disc_op *op, const struct disc_media **m)
 	return (0);
 }
 
-/* The object whose fields describe a body: itself or its list items. */
-static const struct disc_schema *
-body_object(const struct disc_media *m)
-{
-	const struct disc_schema	*s;
+/*
+ * The fields of a body as hashes of their paths (a, a.b, items[].c, to
+ * a few levels), so that envelopes such as {"data": [...], "meta": {}}
+ * are compared by what they carry, not only by their outer keys.
+ */
+#define PATHS_MAX	96
 
-	if (m == NULL || (s = m->schema) == NULL)
-		return (NULL);
-	if ((s->types & DISC_T_ARR) && s->items != NULL &&
-	    s->items->nprops > 0)
-		return (s->items);
-	return (s->nprops > 0 ? s : NULL);
+struct paths {
+	uint64_t	h[PATHS_MAX];
+	size_t		n;
+};
+
+static void
+paths_walk(const struct disc_schema *s, uint64_t prefix, int depth,
+    struct paths *p)
+{
+	uint64_t	h;
+	size_t		i;
+
+	if (s == NULL || depth > 3)
+		return;
+	if (s->map) {
+		h = disc_hash_mix(prefix, disc_hash("{}", 2));
+		if (p->n < PATHS_MAX)
+			p->h[p->n++] = h;
+		paths_walk(s->addl, h, depth + 1, p);
+	}
+	for (i = 0; i < s->nprops; i++) {
+		h = disc_hash_mix(prefix, disc_hash(s->props[i].name,
+		    strlen(s->props[i].name)));
+		if (p->n < PATHS_MAX)
+			p->h[p->n++] = h;
+		paths_walk(s->props[i].s, h, depth + 1, p);
+	}
+	if (s->items != NULL)
+		paths_walk(s->items, disc_hash_mix(prefix, disc_hash("[]", 2)),
+		    depth + 1, p);
+}
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * Fills `p`.  Returns BODY_FIELDS when the body has fields to compare,
+ * BODY_BARE for objects or lists without fields (empty ones), which
+ * optional fields make consistent with any fields, BODY_SCALAR for JSON
+ * strings, numbers and the like, and BODY_OPAQUE for no body or another
+ * media type.
+ */
+#define BODY_OPAQUE	0
+#define BODY_FIELDS	1
+#define BODY_BARE	2
+#define BODY_SCALAR	3
+
+#define CONTAINER(k)	((k) == BODY_FIELDS || (k) == BODY_BARE)
+
+/* Neither has fields to compare: do the two answers still differ? */
+static int
+kinds_differ(const struct disc_media *ma, int ka, const struct disc_media *mb,
+    int kb)
+{
+	if (CONTAINER(ka) && CONTAINER(kb))
+		return (0);
+	if (ka != kb || (ma == NULL) != (mb == NULL))
+		return (1);
+	return (ma != NULL && strcmp(ma->ctype, mb->ctype) != 0);
+}
+
+static int
+body_paths(const struct disc_media *m, struct paths *p)
+{
+	size_t	i, o;
+
+	p->n = 0;
+	if (m == NULL || m->schema == NULL)
+		return (BODY_OPAQUE);
+	paths_walk(m->schema, 0, 0, p);
+	if (p->n == 0)
+		return ((m->schema->types & (DISC_T_OBJ | DISC_T_ARR)) ?
+		    BODY_BARE : BODY_SCALAR);
+	qsort(p->h, p->n, sizeof(p->h[0]), hash_cmp);
+	for (i = 1, o = 1; i < p->n; i++)
+		if (p->h[i] != p->h[o - 1])
+			p->h[o++] = p->h[i];
+	p->n = o;
+	return (BODY_FIELDS);
+}
+
+static int
+paths_has(const struct paths *p, uint64_t h)
+{
+	return (bsearch(&h, p->h, p->n, sizeof(p->h[0]), hash_cmp) != NULL);
 }
 
 /*
@@ -501,42 +586,15 @@ body_object(const struct disc_media *m)
  * but different resources rarely share more than an id.
  */
 static int
-fields_alike(const struct disc_schema *a, const struct disc_schema *b)
+fields_alike(const struct paths *a, const struct paths *b)
 {
-	size_t	i = 0, j = 0, both = 0, small;
-	int	c;
+	size_t	i, both = 0, small;
 
-	while (i < a->nprops && j < b->nprops) {
-		c = strcmp(a->props[i].name, b->props[j].name);
-		if (c == 0) {
+	for (i = 0; i < a->n; i++)
+		if (paths_has(b, a->h[i]))
 			both++;
-			i++;
-			j++;
-		} else if (c < 0)
-			i++;
-		else
-			j++;
-	}
-	small = a->nprops < b->nprops ? a->nprops : b->nprops;
+	small = a->n < b->n ? a->n : b->n;
 	return (both * 2 >= small);
-}
-
-static int
-has_prop(const struct disc_schema *s, const char *name)
-{
-	size_t	lo = 0, hi = s->nprops, mid;
-	int	c;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if ((c = strcmp(s->props[mid].name, name)) == 0)
-			return (1);
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (0);
 }
 
 static const struct disc_op *
@@ -555,28 +613,54 @@ static int
 ops_alike(const struct disc_node *a, const struct disc_node *b)
 {
 	const struct disc_media		*ma, *mb;
-	const struct disc_schema	*sa, *sb;
 	const struct disc_op		*ob;
+	struct paths			 pa, pb;
 	size_t				 i;
-	int				 yes = 0;
+	int				 yes = 0, ha, hb;
 
 	for (i = 0; i < a->nops; i++) {
 		if ((ob = op_of(b, a->ops[i]->method)) == NULL ||
 		    !ok_answer(a->ops[i], &ma) || !ok_answer(ob, &mb))
 			continue;
-		sa = body_object(ma);
-		sb = body_object(mb);
-		if (sa != NULL && sb != NULL) {
-			if (!fields_alike(sa, sb))
+		ha = body_paths(ma, &pa);
+		hb = body_paths(mb, &pb);
+		if (ha == BODY_FIELDS && hb == BODY_FIELDS) {
+			if (!fields_alike(&pa, &pb))
 				return (-1);
 			yes = 1;
-		} else if (sa != NULL || sb != NULL)
+		} else if (kinds_differ(ma, ha, mb, hb))
 			return (-1);
-		else if ((ma == NULL) == (mb == NULL) && (ma == NULL ||
-		    strcmp(ma->ctype, mb->ctype) == 0))
-			yes = 1;
+		/* Empty or opaque answers alike say nothing either way. */
 	}
 	return (yes);
+}
+
+/*
+ * Two words whose calls carried credentials of different schemes, and
+ * never a common one, are different endpoints, not values of one.
+ */
+static int
+other_credentials(const struct disc_node *a, const struct disc_node *b)
+{
+	unsigned long	sa[DISC_SCHEMES_MAX], sb[DISC_SCHEMES_MAX];
+	size_t		i, x;
+	int		any_a = 0, any_b = 0;
+
+	memset(sa, 0, sizeof(sa));
+	memset(sb, 0, sizeof(sb));
+	for (i = 0; i < a->nops; i++)
+		for (x = 0; x < DISC_SCHEMES_MAX; x++)
+			sa[x] += a->ops[i]->sec[x];
+	for (i = 0; i < b->nops; i++)
+		for (x = 0; x < DISC_SCHEMES_MAX; x++)
+			sb[x] += b->ops[i]->sec[x];
+	for (x = 0; x < DISC_SCHEMES_MAX; x++) {
+		if (sa[x] && sb[x])
+			return (0);
+		any_a |= sa[x] != 0;
+		any_b |= sb[x] != 0;
+	}
+	return (any_a && any_b);
 }
 
 /*
@@ -628,52 +712,49 @@ alike(const struct disc_node *w, struct disc_node **kids, size_t k,
     const int *cl, int c)
 {
 	const struct disc_media		*mw, *mm;
-	const struct disc_schema	*sw, *sm;
 	const struct disc_op		*om;
+	struct paths			 pw, pm;
 	size_t				 i, j, p, known;
-	int				 yes = 0, seen, objects, match;
+	int				 yes = 0, seen, objects, other, hw;
+	int				 hm, bare;
+	char				 hit[PATHS_MAX];
 
 	for (i = 0; i < w->nops; i++) {
 		if (!ok_answer(w->ops[i], &mw))
 			continue;
-		sw = body_object(mw);
-		seen = objects = match = 0;
-		known = 0;
-		for (p = 0; sw != NULL && p < sw->nprops; p++) {
-			for (j = 0; j < k; j++) {
-				if (cl[j] != c || (om = op_of(kids[j],
-				    w->ops[i]->method)) == NULL ||
-				    !ok_answer(om, &mm) ||
-				    (sm = body_object(mm)) == NULL)
-					continue;
-				if (has_prop(sm, sw->props[p].name)) {
-					known++;
-					break;
-				}
-			}
-		}
+		hw = body_paths(mw, &pw);
+		memset(hit, 0, sizeof(hit));
+		seen = objects = other = bare = 0;
 		for (j = 0; j < k; j++) {
 			if (cl[j] != c || (om = op_of(kids[j],
 			    w->ops[i]->method)) == NULL || !ok_answer(om, &mm))
 				continue;
 			seen = 1;
-			if ((sm = body_object(mm)) != NULL)
+			hm = body_paths(mm, &pm);
+			if (hm == BODY_FIELDS) {
 				objects = 1;
-			else if ((mw == NULL) == (mm == NULL) && (mw == NULL ||
-			    strcmp(mw->ctype, mm->ctype) == 0))
-				match = 1;
+				for (p = 0; hw == BODY_FIELDS && p < pw.n; p++)
+					if (paths_has(&pm, pw.h[p]))
+						hit[p] = 1;
+			} else if (hm == BODY_BARE)
+				bare = 1;
+			if (hm != BODY_FIELDS && kinds_differ(mw, hw, mm, hm))
+				other = 1;
 		}
 		if (!seen)
 			continue;
-		if (sw != NULL && objects) {
-			if (known * 2 < sw->nprops)
+		if (hw == BODY_FIELDS && objects) {
+			for (p = 0, known = 0; p < pw.n; p++)
+				known += hit[p];
+			if (known * 2 < pw.n)
 				return (-1);
 			yes = 1;
-		} else if (sw == NULL && !objects && match)
-			yes = 1;
-		else
+		} else if (other || (!CONTAINER(hw) && (objects || bare)))
 			return (-1);
 	}
+	for (j = 0; j < k; j++)
+		if (cl[j] == c && other_credentials(w, kids[j]))
+			return (-1);
 	for (j = 0; j < k && !yes; j++)
 		if (cl[j] == c && alike_below(w, kids[j], 0) > 0)
 			yes = 1;
@@ -718,14 +799,15 @@ same_calls(const struct disc_node *a, const struct disc_node *b, int depth)
 	return (0);
 }
 
-/* Characters that names, slugs and file names have and words lack. */
+/*
+ * Names, slugs and file names have digits or punctuation; words are
+ * letters only.
+ */
 static int
 slug_chars(const char *s)
 {
 	for (; *s != '\0'; s++)
-		if (isdigit((unsigned char)*s) || *s == '-' || *s == '_' ||
-		    *s == '.' || *s == '@' || *s == '~' || *s == ' ' ||
-		    (unsigned char)*s >= 0x80)
+		if (!isalpha((unsigned char)*s))
 			return (1);
 	return (0);
 }
@@ -752,6 +834,17 @@ cluster_size(const int *cl, size_t k, int c)
 
 	for (i = 0; i < k; i++)
 		if (cl[i] == c)
+			n++;
+	return (n);
+}
+
+static size_t
+cluster_rare(struct disc_node **kids, size_t k, const int *cl, int c)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < k; i++)
+		if (cl[i] == c && kids[i]->hits <= 2)
 			n++;
 	return (n);
 }
@@ -797,6 +890,24 @@ pair_under_collection(const struct disc_node *n, struct disc_node **kids,
 		return (0);
 	return (alike_below(kids[m[0]], kids[m[1]], 0) > 0 ||
 	    ops_alike(kids[m[0]], kids[m[1]]) > 0);
+}
+
+static size_t
+cluster_digit_words(struct disc_node **kids, size_t k, const int *cl, int c)
+{
+	size_t		 i, n = 0;
+	const char	*p;
+
+	for (i = 0; i < k; i++) {
+		if (cl[i] != c)
+			continue;
+		for (p = kids[i]->seg; *p != '\0'; p++)
+			if (isdigit((unsigned char)*p)) {
+				n++;
+				break;
+			}
+	}
+	return (n);
 }
 
 /* Some word of cluster c answers unlike cluster d, or the reverse. */
@@ -860,8 +971,9 @@ seg_order(const void *a, const void *b)
  * Words are clustered: a word joins a cluster when it behaves like a
  * member (alike() > 0) and contradicts none.  A cluster is a parameter
  * when it is big enough: three words when most look like data (digits,
- * dashes, dots), six otherwise, eight at the first segment, where APIs
- * rarely put a variable.  Words with no evidence either way (a name
+ * dashes, dots) or were called only once or twice each, as values are
+ * and endpoints are not; six otherwise; eight, most with digits, at the
+ * first segment, where APIs rarely put a variable.  Words with no evidence either way (a name
  * only ever deleted, say) then join a parameter cluster when they look
  * like data too, or when some method answered them with a status it
  * also gave a member; camelCase words (actions such as findByStatus)
@@ -873,11 +985,13 @@ choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
     int *fold)
 {
 	int		*cl;
-	size_t		 i, j, ncl = 0, c, d, size, slug, chosen = 0;
+	size_t		 i, j, ncl = 0, c, d, size, slug, rare, chosen = 0;
+	int		*saved;
 	int		 best, big, changed, pass;
 
 	if ((cl = calloc(k, sizeof(*cl))) == NULL)
 		return (0);
+	saved = NULL;
 	for (i = 0; i < k; i++)
 		cl[i] = -1;
 	/* Pass 1: clusters held together by positive evidence. */
@@ -893,38 +1007,52 @@ choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,
 	 * met (one name only read, another only listed).  Clusters made
 	 * mostly of data-looking words join when nothing contradicts it.
 	 */
+	if ((saved = calloc(k, sizeof(*saved))) == NULL) {
+		free(cl);
+		return (0);
+	}
 	for (c = 0; c < ncl; c++) {
 		if (!sluggish(kids, k, cl, (int)c))
 			continue;
+		memcpy(saved, cl, k * sizeof(*cl));
 		for (d = c + 1; d < ncl; d++) {
-			if (!sluggish(kids, k, cl, (int)d) ||
+			if (cluster_size(cl, k, (int)d) == 0 ||
+			    !sluggish(kids, k, cl, (int)d) ||
 			    clusters_conflict(kids, k, cl, (int)c, (int)d))
-				continue;
-			/* Dashed words may be resources ("line-items"):
-			 * without a digit, ask for more of them. */
-			if (!cluster_digits(kids, k, cl, (int)c) &&
-			    !cluster_digits(kids, k, cl, (int)d) &&
-			    cluster_size(cl, k, (int)c) +
-			    cluster_size(cl, k, (int)d) < 6)
 				continue;
 			for (i = 0; i < k; i++)
 				if (cl[i] == (int)d)
 					cl[i] = (int)c;
 		}
+		/*
+		 * Dashed words may be endpoints ("line-items"): without a
+		 * digit, ask for more of them, each called once or twice
+		 * as values are and endpoints are not.
+		 */
+		if (!cluster_digits(kids, k, cl, (int)c) &&
+		    (cluster_size(cl, k, (int)c) < 6 ||
+		    cluster_rare(kids, k, cl, (int)c) * 2 <=
+		    cluster_size(cl, k, (int)c)))
+			memcpy(cl, saved, k * sizeof(*cl));
 	}
+	free(saved);
 	/* Pass 2: decide each cluster, then let silent words join. */
 	for (c = 0; c < ncl; c++) {
-		size = slug = 0;
+		size = slug = rare = 0;
 		for (i = 0; i < k; i++)
 			if (cl[i] == (int)c) {
 				size++;
 				if (slug_chars(kids[i]->seg))
 					slug++;
+				if (kids[i]->hits <= 2)
+					rare++;
 			}
 		if (n->parent == NULL)
-			big = size >= 8 && slug * 2 >= size;
+			big = size >= 8 && cluster_digit_words(kids, k, cl,
+			    (int)c) * 2 >= size;
 		else
 			big = (size >= 3 && slug * 2 >= size) || size >= 6 ||
+			    (size >= 3 && rare * 2 > size) ||
 			    pair_under_collection(n, kids, k, cl, (int)c);
 		if (!big)
 			continue;
