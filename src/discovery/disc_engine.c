@@ -378,6 +378,54 @@ use_scheme(int idx, int *seen, size_t *nseen)
 		seen[(*nseen)++] = idx;
 }
 
+/* A cookie that carries a session or key rather than a preference. */
+static int
+cookie_is_key(const char *name, const char *value)
+{
+	return (credential_name(name) || strstr(name, "sess") != NULL ||
+	    strcmp(name, "sid") == 0 || strstr(name, "jwt") != NULL ||
+	    strncmp(value, "[REDACTED]", 10) == 0);
+}
+
+/*
+ * The other cookies of a Cookie header as typed values: they are
+ * parameters in: cookie.
+ */
+static json_t *
+cookie_params(const char *v)
+{
+	char		 name[64], value[256];
+	const char	*p = v, *eq, *end;
+	size_t		 len, vlen;
+	json_t		*o;
+
+	if ((o = json_object()) == NULL)
+		return (NULL);
+	while (v != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if ((eq = strchr(p, '=')) == NULL)
+			break;
+		if ((end = strchr(eq, ';')) == NULL)
+			end = eq + strlen(eq);
+		len = (size_t)(eq - p);
+		vlen = (size_t)(end - eq - 1);
+		if (len > 0 && len < sizeof(name) && vlen < sizeof(value)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			memcpy(value, eq + 1, vlen);
+			value[vlen] = '\0';
+			if (disc_utf8_valid(name, len) &&
+			    !cookie_is_key(name, value) &&
+			    json_object_get(o, name) == NULL)
+				json_object_set_new(o, name,
+				    disc_coerce_value(value));
+		}
+		p = end;
+	}
+	return (o);
+}
+
 /* The scheme behind one Cookie header: a session-like cookie name. */
 static void
 detect_cookie(struct disc_engine *e, const char *v, int *seen, size_t *nseen)
@@ -403,9 +451,7 @@ detect_cookie(struct disc_engine *e, const char *v, int *seen, size_t *nseen)
 			memcpy(name, p, len);
 			name[len] = '\0';
 			if (disc_utf8_valid(name, len) &&
-			    (credential_name(name) || strstr(name, "sess") ||
-			    strcmp(name, "sid") == 0 || strstr(name, "jwt") ||
-			    strncmp(eq + 1, "[REDACTED]", 10) == 0))
+			    cookie_is_key(name, eq + 1))
 				use_scheme(scheme_index(e, DISC_SK_APIKEY,
 				    DISC_IN_COOKIE, name, 0), seen, nseen);
 		}
@@ -663,7 +709,8 @@ op_get(struct disc_engine *e, struct disc_node *n, const char *method)
 	(void)snprintf(op->method, sizeof(op->method), "%s", method);
 	op->node = n;
 	if ((op->query = disc_schema_new()) == NULL ||
-	    (op->headers = disc_schema_new()) == NULL) {
+	    (op->headers = disc_schema_new()) == NULL ||
+	    (op->cookies = disc_schema_new()) == NULL) {
 		disc_op_free(op);
 		return (NULL);
 	}
@@ -901,6 +948,10 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 		goto done;
 	if ((nh = notable_headers(&rh, 1)) == NULL ||
 	    disc_schema_add(op->headers, nh) == -1)
+		goto done;
+	json_decref(nh);
+	if ((nh = cookie_params(hdrs_get(&rh, "cookie"))) == NULL ||
+	    disc_schema_add(op->cookies, nh) == -1)
 		goto done;
 	json_decref(nh);
 	nh = NULL;

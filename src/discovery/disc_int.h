@@ -183,6 +183,7 @@ struct disc_op {
 
 	struct disc_schema	*query;		/* parameters as an object */
 	struct disc_schema	*headers;	/* notable request headers */
+	struct disc_schema	*cookies;	/* cookies other than keys */
 	struct disc_media	*req;
 	size_t			 nreq;
 	unsigned long		 nreq_empty;

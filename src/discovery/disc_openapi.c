@@ -122,6 +122,7 @@ disc_op_parameters(const struct disc_engine *e, const struct disc_op *op)
 	}
 	props_params(e, arr, op->query, "query");
 	props_params(e, arr, op->headers, "header");
+	props_params(e, arr, op->cookies, "cookie");
 	return (arr);
 }
 

@@ -86,6 +86,7 @@ disc_op_free(struct disc_op *op)
 		return;
 	disc_schema_free(op->query);
 	disc_schema_free(op->headers);
+	disc_schema_free(op->cookies);
 	disc_media_free(op->req, op->nreq);
 	for (i = 0; i < op->nst; i++) {
 		disc_media_free(op->st[i].media, op->st[i].nmedia);
@@ -196,7 +197,8 @@ disc_op_merge(struct disc_op *d, const struct disc_op *s)
 	for (i = 0; i < DISC_SCHEMES_MAX; i++)
 		d->sec[i] += s->sec[i];
 	if (schema_merge_into(&d->query, s->query) == -1 ||
-	    schema_merge_into(&d->headers, s->headers) == -1)
+	    schema_merge_into(&d->headers, s->headers) == -1 ||
+	    schema_merge_into(&d->cookies, s->cookies) == -1)
 		return (-1);
 	if (media_merge(&d->req, &d->nreq, s->req, s->nreq) == -1)
 		return (-1);

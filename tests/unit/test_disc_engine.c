@@ -172,6 +172,26 @@ session_cookie_is_recognised(void **state)
 }
 
 static void
+preference_cookies_are_cookie_parameters(void **state)
+{
+	struct disc_engine	*e = disc_new();
+	json_t			*doc, *p;
+
+	(void)state;
+	t_call_req(e, "GET", "/feed", "{\"cookie\":\"theme=dark; "
+	    "session_id=[REDACTED]; page_size=20\"}", NULL, NULL, 200);
+	doc = t_doc(e);
+	p = t_param(t_op(doc, "/feed", "get"), "page_size");
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(p, "in")),
+	    "cookie");
+	assert_non_null(t_param(t_op(doc, "/feed", "get"), "theme"));
+	assert_null(t_param(t_op(doc, "/feed", "get"), "session_id"));
+	json_decref(doc);
+	disc_free(e);
+}
+
+static void
 form_body_fields_are_typed(void **state)
 {
 	struct disc_engine	*e = disc_new();
@@ -477,6 +497,7 @@ main(void)
 		cmocka_unit_test(api_key_in_header_is_recognised),
 		cmocka_unit_test(api_key_in_query_is_a_scheme_not_a_parameter),
 		cmocka_unit_test(session_cookie_is_recognised),
+		cmocka_unit_test(preference_cookies_are_cookie_parameters),
 		cmocka_unit_test(form_body_fields_are_typed),
 		cmocka_unit_test(multipart_file_parts_are_binary),
 		cmocka_unit_test(binary_response_is_described_by_media_type),
