@@ -28,12 +28,38 @@ function shortTime(iso, bucket) {
 	    month: "short" }) + " " + hm;
 }
 
+const BUCKET_MS = { minute: 60000, hour: 3600000, day: 86400000 };
+const MIN_BUCKETS = 30;
+
+// The API lists only buckets that had calls; a chart needs the empty
+// ones too, and a few before the first so one busy minute is not drawn
+// as a wall.
+function continuous(points, bucket) {
+	const step = BUCKET_MS[bucket];
+	const times = points.map((p) => new Date(p.t).getTime());
+	if (!step || times.some(Number.isNaN))
+		return points;
+	const byTime = new Map(points.map((p, i) => [times[i], p]));
+	const last = Math.max(...times);
+	let first = Math.min(...times);
+	if ((last - first) / step > 2000)
+		return points;
+	first = Math.min(first, last - (MIN_BUCKETS - 1) * step);
+	const out = [];
+	for (let t = first; t <= last; t += step) {
+		out.push(byTime.get(t) ||
+		    { t: new Date(t).toISOString(), count: 0, errors: 0 });
+	}
+	return out;
+}
+
 // points: [{t, count, errors?}] oldest first.
 export function timeChart(points, { bucket = "minute", label = "Calls",
     errorLabel = "Errors" } = {}) {
 	const W = 640, H = 200, L = 40, R = 8, T = 10, B = 28;
 	if (!points || points.length === 0)
 		return h("p.muted", "No data for this period yet.");
+	points = continuous(points, bucket);
 	const max = niceMax(Math.max(...points.map((p) => p.count || 0)));
 	const bw = (W - L - R) / points.length;
 	const y = (v) => T + (H - T - B) * (1 - v / max);

@@ -218,8 +218,8 @@ function diffView(d) {
 			return x;
 		if (x && x.method && x.path)
 			return `${x.method.toUpperCase()} ${x.path}` +
-			    (x.field ? ` · ${x.field}` : "") +
-			    (x.name ? ` · ${x.name}` : "");
+			    (x.location ? ` · ${x.location}` : "") +
+			    (x.name || x.field ? ` · ${x.name || x.field}` : "");
 		if (x && (x.field || x.name || x.path))
 			return [x.operation, x.location, x.path, x.field || x.name]
 			    .filter(Boolean).join(" · ");

@@ -201,9 +201,13 @@ export default async function endpointView(root, ctx) {
 			return;
 		}
 		const state = job.state || job.status || "unknown";
-		let pct = typeof job.progress === "number" ? job.progress : null;
-		if (pct !== null && pct <= 1)
+		// progress is {percent, stage} (or a bare number).
+		const prog = job.progress;
+		let pct = typeof prog === "number" ? prog :
+		    prog && typeof prog.percent === "number" ? prog.percent : null;
+		if (pct !== null && typeof prog === "number" && pct <= 1)
 			pct *= 100;
+		const stage = (prog && prog.stage) || job.step || job.stage;
 		const running = state === "active" || state === "waiting" ||
 		    state === "delayed";
 		const bar = h("div.progress" + (pct === null && running ?
@@ -220,8 +224,8 @@ export default async function endpointView(root, ctx) {
 			statusBadge(state)),
 		    running || state === "completed" ? bar : null,
 		    h("dl.kv", { style: "margin-top:.5rem" },
-			job.step || job.stage ? [h("dt", "Step"),
-			    h("dd", job.step || job.stage)] : null,
+			stage ? [h("dt", "Step"), h("dd#job-stage", stage,
+			    pct !== null ? ` (${Math.round(pct)}%)` : "")] : null,
 			h("dt", "Attempts"), h("dd", `${job.attempts ?? 0}` +
 			    (job.maxAttempts ? ` of ${job.maxAttempts}` : "")),
 			job.createdAt ? [h("dt", "Queued"),

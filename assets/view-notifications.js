@@ -3,7 +3,7 @@
 
 import { api } from "/assets/api.js";
 import {
-	h, replace, loading, empty, errorBox, busy, time, pager,
+	h, replace, loading, empty, errorBox, busy, time, pager, num, money,
 } from "/assets/ui.js";
 
 const TITLES = {
@@ -22,22 +22,41 @@ function describe(n) {
 	const p = n.payload || {};
 	const title = TITLES[n.type] || n.type;
 	let text = p.message || "";
+	if (!text && n.type === "payment.completed")
+		text = `${num(p.credits)} credits were added` +
+		    (p.amountCents ? ` for ${money(p.amountCents,
+		    p.currency || "usd")}` : "") +
+		    (p.provider ? ` through ${p.provider}` : "") + ".";
+	if (!text && n.type === "payment.refunded")
+		text = (p.refundedCents ? `${money(p.refundedCents,
+		    p.currency || "usd")} was refunded` : "A payment was " +
+		    "refunded") + (p.creditsRevoked ? `; ${num(p.creditsRevoked)} ` +
+		    "credits were taken back" : "") + ".";
 	if (!text && p.credits !== undefined)
-		text = `${p.credits} credits` + (p.amount !== undefined ?
-		    ` (${p.amount})` : "");
+		text = `${num(p.credits)} credits`;
 	if (!text && p.error)
 		text = p.error;
 	if (!text && p.endpointName)
 		text = p.endpointName;
 	const link = p.endpointId ? `/endpoints/${p.endpointId}` +
-	    (/ready|completed|ai_/.test(n.type) ? "/docs" : "") :
+	    (/ready|completed|ai_/.test(n.type) ? "/docs" +
+	    (p.version ? `?version=${p.version}` : "") : "") :
 	    /payment|credits/.test(n.type) ? "/credits" : null;
 	return { title, text, link };
 }
 
 export default async function notifications(root, ctx) {
 	const slot = h("div", loading("Loading notifications…"));
-	root.append(h("div.page-head", h("h1", "Notifications")), slot);
+	const allRead = h("button.btn.btn-ghost#read-all", { type: "button",
+	    hidden: true }, "Mark all as read");
+	const err = h("div");
+	root.append(h("div.page-head", h("h1", "Notifications"),
+	    h("div.actions", allRead)), err, slot);
+	allRead.addEventListener("click", () => busy(allRead, async () => {
+		await api.post("/api/notifications/read-all", {});
+		ctx.refreshUnread(true);
+		await load();
+	}, err));
 
 	async function load() {
 		let first;
@@ -47,6 +66,8 @@ export default async function notifications(root, ctx) {
 			replace(slot, errorBox(err, load));
 			return;
 		}
+		allRead.hidden = !(first.unreadCount > 0 ||
+		    (first.items || []).some((n) => !n.readAt));
 		if (!(first.items || []).length) {
 			replace(slot, empty("No notifications",
 			    "You are told here when documentation is ready or a " +

@@ -61,6 +61,7 @@ export function startFake(name, args = []) {
 	    ...args], { stdio: ["ignore", "pipe", log] });
 	fs.closeSync(log);
 	const fake = { name, proc, logPath, url: null, port: null };
+	proc.on("error", () => {});
 	started.push(fake);
 	return new Promise((resolve, reject) => {
 		let buf = "";
@@ -142,6 +143,9 @@ export function serverRequest(base, method, urlPath, { headers = {},
 }
 
 export async function startServer(port, fakes, extra = {}) {
+	if (!fs.existsSync(BIN))
+		throw new Error(`no server binary at ${BIN}; build it first ` +
+		    "(scripts/test does) or set APISCRIBE_BIN");
 	const logPath = path.join(tmpDir, `server-${port}.log`);
 	const log = fs.openSync(logPath, "a");
 	const base = `https://127.0.0.1:${port}`;
@@ -175,10 +179,13 @@ export async function startServer(port, fakes, extra = {}) {
 	});
 	fs.closeSync(log);
 	const server = { name: "server", proc, logPath, url: base, port,
-	    group: true };
+	    group: true, error: null };
+	proc.on("error", (err) => { server.error = err; });
 	started.push(server);
 	const deadline = Date.now() + 30000;
 	while (Date.now() < deadline) {
+		if (server.error)
+			throw new Error(`server did not start: ${server.error}`);
 		if (proc.exitCode !== null)
 			throw new Error(`server exited:\n${readTail(logPath)}`);
 		try {
@@ -216,7 +223,8 @@ export async function startAll() {
 
 function stopOne(p) {
 	return new Promise((resolve) => {
-		if (p.proc.exitCode !== null || p.proc.signalCode !== null) {
+		if (!p.proc.pid || p.proc.exitCode !== null ||
+		    p.proc.signalCode !== null) {
 			resolve();
 			return;
 		}

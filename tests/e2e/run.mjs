@@ -318,6 +318,28 @@ test("purchase with the fake Stripe", async (t) => {
 	await t.shot("readme-credits");
 });
 
+test("purchase with the fake PayPal", async (t) => {
+	const { page, base } = t;
+	await registerInBrowser(page, base, "paypal");
+	const before = await balanceShown(page);
+	await page.goto(`${base}/credits`);
+	const pkg = page.locator(".package").first();
+	await pkg.waitFor();
+	const credits = Number((await pkg.textContent())
+	    .match(/([\d,]+) credits/)[1].replace(/,/g, ""));
+	await pkg.locator("button[data-provider=paypal]").click();
+
+	// PayPal's approval page (the fake's); back on the app's return
+	// page the order is captured.
+	await page.waitForURL(/\/checkoutnow\?token=/);
+	await page.locator("#approve").click();
+	await page.waitForURL(/\/credits\/paypal-return\?payment=.*token=/);
+	await page.getByText("Payment complete").waitFor({ timeout: 60000 });
+	await waitFor(async () => await balanceShown(page) === before + credits,
+	    `the balance to reach ${before + credits}`);
+	await t.shot();
+});
+
 test("admin adjusts a user's credits", async (t) => {
 	const { page, base } = t;
 	const other = await new ApiClient(base).register("adjusted");
@@ -475,9 +497,12 @@ async function main() {
 		const t = {
 			page, context, base: env.server.url, fakes: env.fakes,
 			server: env.server,
+			// Shots for the README show what a screen shows (the
+			// sticky header stays on top); the others the whole page.
 			shot: async (name) => {
 				const file = path.join(SHOTS, `${name || slug}.png`);
-				await page.screenshot({ path: file, fullPage: true });
+				await page.screenshot({ path: file,
+				    fullPage: !String(name).startsWith("readme-") });
 				if (!name || name === slug)
 					shotTaken = true;
 			},
