@@ -250,14 +250,14 @@ BEGIN
 	RETURN n;
 END $$;
 
--- A shared per-minute budget (for the language model's requests per
--- endpoint). Returns 0 when a request may go now, else the milliseconds
--- until the budget refills.
-CREATE FUNCTION rate_take(p_bucket text, p_limit integer)
+-- A shared budget of p_limit requests per p_window seconds (the language
+-- model's requests per endpoint). Returns 0 when a request may go now,
+-- else the milliseconds until the budget refills.
+CREATE FUNCTION rate_take(p_bucket text, p_limit integer, p_window integer)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
 	w	timestamptz := to_timestamp(floor(extract(epoch FROM now()) /
-	    60) * 60);
+	    p_window) * p_window);
 	n	integer;
 BEGIN
 	INSERT INTO rate_counters AS r (bucket, window_start, count)
@@ -268,8 +268,8 @@ BEGIN
 	IF n IS NOT NULL THEN
 		RETURN 0;
 	END IF;
-	RETURN greatest(1, ceil(extract(epoch FROM w + interval '1 minute' -
-	    now()) * 1000))::integer;
+	RETURN greatest(1, ceil(extract(epoch FROM w +
+	    make_interval(secs => p_window) - now()) * 1000))::integer;
 END $$;
 
 -- POST /api/endpoints/{id}/generate. One unfinished job per endpoint: a

@@ -27,9 +27,12 @@
 #include <kore/seccomp.h>
 #include <kore/hooks.h>
 
+#include "ai.h"
 #include "app.h"
 #include "db.h"
+#include "docs.h"
 #include "health.h"
+#include "jobs.h"
 #include "capture.h"
 #include "log.h"
 #include "payments.h"
@@ -111,7 +114,9 @@ KORE_SECCOMP_FILTER("apiscribe",
 	KORE_SYSCALL_ALLOW(unlinkat),
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(faccessat2),
-	KORE_SYSCALL_ALLOW(lseek)
+	KORE_SYSCALL_ALLOW(lseek),
+	/* A stopped and continued worker resumes interrupted sleeps. */
+	KORE_SYSCALL_ALLOW(restart_syscall)
 );
 
 const char *
@@ -179,6 +184,25 @@ app_config_load(void)
 	c->groq_base_url = app_env("GROQ_BASE_URL",
 	    "https://api.groq.com/openai/v1");
 	c->groq_model = app_env("GROQ_MODEL", "llama-3.3-70b-versatile");
+	c->groq_rpm = app_env_num("GROQ_MAX_REQUESTS_PER_MINUTE", 100, 1,
+	    100000);
+	c->groq_rate_window = app_env_num("GROQ_RATE_WINDOW_SECONDS", 60, 1,
+	    3600);
+	c->groq_timeout = app_env_num("GROQ_TIMEOUT_SECONDS", 60, 1, 600);
+	c->groq_max_attempts = app_env_num("GROQ_MAX_ATTEMPTS", 4, 1, 10);
+	c->groq_backoff_ms = app_env_num("GROQ_BACKOFF_MS", 1000, 1, 60000);
+	c->groq_retry_after_max = app_env_num("GROQ_RETRY_AFTER_MAX_SECONDS",
+	    60, 1, 3600);
+	c->groq_ops_per_prompt = app_env_num("GROQ_OPERATIONS_PER_PROMPT", 25,
+	    1, 500);
+	c->groq_prompt_max = app_env_num("GROQ_PROMPT_MAX_CHARS", 24000, 1000,
+	    1000000);
+
+	c->job_concurrency = app_env_num("JOB_CONCURRENCY", 5, 0, 256);
+	c->job_max_attempts = app_env_num("JOB_MAX_ATTEMPTS", 3, 1, 20);
+	c->job_backoff_ms = app_env_num("JOB_BACKOFF_MS", 2000, 1, 3600000);
+	c->job_lease = app_env_num("JOB_LEASE_SECONDS", 60, 2, 86400);
+	c->job_poll_ms = app_env_num("JOB_POLL_MS", 1000, 50, 60000);
 
 	c->stripe_secret_key = app_env("STRIPE_SECRET_KEY", NULL);
 	c->stripe_webhook_secret = app_env("STRIPE_WEBHOOK_SECRET", NULL);
@@ -328,6 +352,9 @@ kore_parent_configure(int argc, char **argv)
 
 	metrics_init();
 
+	/* Groq's health state is shared by the workers forked later. */
+	ai_init();
+
 	ssrf_set_allow_private(app_cfg.allow_private);
 	if (app_cfg.allow_private)
 		log_msg(LOG_LVL_WARN, "config.allow_private", NULL,
@@ -360,6 +387,8 @@ kore_worker_configure(void)
 	payments_init();
 	capture_init();
 	proxy_init();
+	docs_init();
+	jobs_init();
 	kore_timer_add(app_housekeeping, 60 * 1000, NULL, 0);
 }
 
@@ -367,6 +396,7 @@ kore_worker_configure(void)
 void
 kore_worker_teardown(void)
 {
+	jobs_teardown();
 	capture_shutdown();
 }
 

@@ -36,6 +36,20 @@ struct app_config {
 	const char	*groq_api_key;
 	const char	*groq_base_url;
 	const char	*groq_model;
+	int		 groq_rpm;		/* requests a window per endpoint */
+	int		 groq_rate_window;	/* seconds; 60 by default */
+	int		 groq_timeout;		/* seconds per request */
+	int		 groq_max_attempts;	/* tries per prompt */
+	int		 groq_backoff_ms;	/* first retry; doubles */
+	int		 groq_retry_after_max;	/* seconds worth waiting */
+	int		 groq_ops_per_prompt;
+	int		 groq_prompt_max;	/* characters per prompt */
+
+	int		 job_concurrency;	/* jobs at once per instance */
+	int		 job_max_attempts;
+	int		 job_backoff_ms;	/* first retry; doubles */
+	int		 job_lease;		/* seconds without a heartbeat */
+	int		 job_poll_ms;
 
 	const char	*stripe_secret_key;
 	const char	*stripe_webhook_secret;

@@ -104,7 +104,13 @@ class Server:
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            # The whole process group: Kore's workers only notice a dead
+            # parent through a socket their siblings also hold, so they
+            # would live on (and keep claiming jobs) after it.
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        else:
+            self.proc.send_signal(sig)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
