@@ -56,23 +56,43 @@ static struct api_ctx	*api_ctx_new(struct http_request *);
 static void		 api_onfree(struct http_request *);
 static int		 api_resume(struct api_ctx *);
 static void		 api_session_loaded(struct api_ctx *);
+static int		 api_limited(struct api_ctx *);
+
+static int		 api_rate_api = 1000;
+static int		 api_rate_auth = 30;
+
+/* Rate limits from the environment; called once per worker. */
+void
+api_init(void)
+{
+	api_rate_api = (int)app_env_num("RATE_LIMIT_API", 1000, 1, 10000000);
+	api_rate_auth = (int)app_env_num("RATE_LIMIT_AUTH", 30, 1, 10000000);
+}
 static void		 api_task_release(struct api_ctx *);
 static int		 api_task_entry(struct kore_task *);
 static const char	*api_code_for(int);
 static int		 api_hexval(int);
 
+/*
+ * The session behind the cookie (if any) and one hit against the rate
+ * limit of the user, or of the address when signed out, in one round
+ * trip: columns 0-4 are the account, 5-7 the limiter's answer.
+ */
 static const char *api_session_sql =
     "SELECT u.id, u.role, u.is_demo, s.csrf_token, "
-    "    u.disabled_at IS NOT NULL "
-    "FROM sessions s JOIN users u ON u.id = s.user_id "
-    "WHERE s.token_hash = $1 AND s.expires_at > now()";
+    "    u.disabled_at IS NOT NULL, r.hits, r.auth_hits, r.retry_after "
+    "FROM (SELECT 1) one "
+    "LEFT JOIN sessions s ON s.token_hash = $1 AND s.expires_at > now() "
+    "LEFT JOIN users u ON u.id = s.user_id "
+    "CROSS JOIN LATERAL api_rate(coalesce('api-user:' || u.id, "
+    "    'api-ip:' || $2), $3, 60) r";
 
 int
 api_run(struct http_request *req, int access, int methods, api_step first)
 {
 	struct api_ctx		*c;
 	char			 token[SECRET_TOKEN_LEN + 8];
-	char			 allow[64];
+	char			 allow[64], auth_bucket[80];
 	size_t			 n;
 
 	if ((c = req->hdlr_extra) != NULL)
@@ -105,22 +125,29 @@ api_run(struct http_request *req, int access, int methods, api_step first)
 		return (api_resume(c));
 	}
 
-	/* Without a cookie there is nothing to look up. */
+	c->access = access;
+	c->first = first;
+
 	if (!api_session_token(c, token, sizeof(token))) {
 		if (access & (API_USER | API_ADMIN)) {
 			api_error(c, 401, "UNAUTHORIZED",
 			    "sign in to use this");
-		} else {
-			c->next = first;
+			return (api_resume(c));
 		}
-		return (api_resume(c));
+		/* Health checks are neither limited nor worth a query. */
+		if (access & API_NO_LIMIT) {
+			c->next = first;
+			return (api_resume(c));
+		}
+	} else {
+		secret_sha256_hex(token, strlen(token), c->user.session);
+		secret_wipe(token, sizeof(token));
 	}
 
-	c->access = access;
-	c->first = first;
-	secret_sha256_hex(token, strlen(token), c->user.session);
-	secret_wipe(token, sizeof(token));
-	api_query(c, api_session_loaded, api_session_sql, 1, c->user.session);
+	(void)snprintf(auth_bucket, sizeof(auth_bucket), "auth-ip:%s", c->ip);
+	api_query(c, api_session_loaded, api_session_sql, 3,
+	    c->user.session[0] != '\0' ? c->user.session : NULL, c->ip,
+	    (access & API_AUTH_LIMIT) ? auth_bucket : NULL);
 	return (api_resume(c));
 }
 
@@ -183,6 +210,38 @@ api_resume(struct api_ctx *c)
 	}
 }
 
+/*
+ * Answers 429 when the request went over its limit: RATE_LIMIT_API a
+ * minute for each user (or address, signed out) and RATE_LIMIT_AUTH a
+ * minute for each address on the sign-in routes.
+ */
+static int
+api_limited(struct api_ctx *c)
+{
+	const char	*retry;
+	char		 left[24], limit[16];
+	long long	 hits, auth;
+
+	hits = db_int(&c->db, 0, 5);
+	auth = db_int(&c->db, 0, 6);
+	retry = db_value(&c->db, 0, 7);
+
+	(void)snprintf(limit, sizeof(limit), "%d", api_rate_api);
+	(void)snprintf(left, sizeof(left), "%lld",
+	    hits >= api_rate_api ? 0 : api_rate_api - hits);
+	api_header(c, "X-RateLimit-Limit", limit);
+	api_header(c, "X-RateLimit-Remaining", left);
+
+	if (hits <= api_rate_api && auth <= api_rate_auth)
+		return (0);
+
+	api_header(c, "Retry-After", retry != NULL ? retry : "60");
+	api_errorf(c, 429, "RATE_LIMITED", "too many requests; try again in "
+	    "%s seconds", retry != NULL ? retry : "60");
+	log_msg(LOG_LVL_WARN, "api.rate_limited", c->rid, c->ip);
+	return (1);
+}
+
 static void
 api_session_loaded(struct api_ctx *c)
 {
@@ -192,8 +251,10 @@ api_session_loaded(struct api_ctx *c)
 
 	if (!api_db_ok(c))
 		return;
+	if (api_limited(c))
+		return;
 
-	if (db_rows(&c->db) == 1) {
+	if (db_rows(&c->db) == 1 && !db_isnull(&c->db, 0, 0)) {
 		if (strcmp(db_value(&c->db, 0, 4), "t") == 0) {
 			api_error(c, 403, "ACCOUNT_DISABLED",
 			    "this account is disabled");

@@ -32,6 +32,8 @@
 #define API_USER	0x02	/* a signed-in, enabled account */
 #define API_ADMIN	0x04	/* a signed-in admin */
 #define API_NO_CSRF	0x08	/* sign-in routes: no token exists yet */
+#define API_AUTH_LIMIT	0x10	/* the stricter limit of sign-in routes */
+#define API_NO_LIMIT	0x20	/* health checks: no limit, no query */
 
 /* Methods a route answers (Kore's HTTP_METHOD_* values). */
 #define API_GET		0x0001
@@ -84,6 +86,7 @@ struct api_ctx {
 	void			(*state_free)(void *);
 };
 
+void		 api_init(void);
 int		 api_run(struct http_request *, int, int, api_step);
 int		 api_fail(struct http_request *, int, const char *,
 		    const char *);

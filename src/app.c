@@ -28,6 +28,7 @@
 #include <kore/hooks.h>
 
 #include "ai.h"
+#include "api.h"
 #include "app.h"
 #include "db.h"
 #include "docs.h"
@@ -38,6 +39,7 @@
 #include "payments.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "ratelimit.h"
 #include "ssrf.h"
 
 struct app_config	app_cfg;
@@ -351,6 +353,7 @@ kore_parent_configure(int argc, char **argv)
 	http_body_max = app_cfg.proxy_body_max * 2;
 
 	metrics_init();
+	ratelimit_init();
 
 	/* Groq's health state is shared by the workers forked later. */
 	ai_init();
@@ -383,6 +386,7 @@ kore_worker_configure(void)
 		fatal("cannot register the database");
 
 	db_init();
+	api_init();
 	health_init();
 	payments_init();
 	capture_init();

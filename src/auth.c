@@ -74,15 +74,15 @@ static const char *login_fields[] = { "email", "password", NULL };
 int
 auth_register(struct http_request *req)
 {
-	return (api_run(req, API_PUBLIC | API_NO_CSRF, API_POST,
-	    auth_register_start));
+	return (api_run(req, API_PUBLIC | API_NO_CSRF | API_AUTH_LIMIT,
+	    API_POST, auth_register_start));
 }
 
 int
 auth_login(struct http_request *req)
 {
-	return (api_run(req, API_PUBLIC | API_NO_CSRF, API_POST,
-	    auth_login_start));
+	return (api_run(req, API_PUBLIC | API_NO_CSRF | API_AUTH_LIMIT,
+	    API_POST, auth_login_start));
 }
 
 int
@@ -100,8 +100,8 @@ auth_me(struct http_request *req)
 int
 auth_demo(struct http_request *req)
 {
-	return (api_run(req, API_PUBLIC | API_NO_CSRF, API_POST,
-	    auth_demo_start));
+	return (api_run(req, API_PUBLIC | API_NO_CSRF | API_AUTH_LIMIT,
+	    API_POST, auth_demo_start));
 }
 
 static void

@@ -45,7 +45,8 @@ health_register(struct health_extra *e)
 int
 health_get(struct http_request *req)
 {
-	return (api_run(req, API_PUBLIC, API_GET, health_start));
+	return (api_run(req, API_PUBLIC | API_NO_LIMIT, API_GET,
+	    health_start));
 }
 
 static void

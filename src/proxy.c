@@ -52,6 +52,7 @@
 #include "metrics.h"
 #include "outbound.h"
 #include "proxy.h"
+#include "ratelimit.h"
 #include "redact.h"
 #include "secret.h"
 #include "ssrf.h"
@@ -156,6 +157,7 @@ static unsigned	cache_hash(const char *);
 static struct proxy_bucket	cache[PROXY_CACHE_BUCKETS];
 static size_t			cache_count;
 static u_int64_t		cache_ttl;
+static int			proxy_rate_limit;
 static const char		*proxy_lookup_sql =
     "SELECT status, destination_url, capture_secrets FROM endpoints "
     "WHERE id = $1";
@@ -170,6 +172,8 @@ proxy_init(void)
 	cache_count = 0;
 	cache_ttl = (u_int64_t)app_env_num("PROXY_CACHE_MS", 5000, 0,
 	    3600000);
+	proxy_rate_limit = (int)app_env_num("PROXY_RATE_LIMIT", 60000, 0,
+	    100000000);
 	db_listen("endpoint_changed", cache_drop, cache_expire, NULL);
 }
 
@@ -329,6 +333,7 @@ static int
 proxy_forward_from(struct proxy_req *p, struct proxy_ep *ep)
 {
 	char	msg[160];
+	int	retry;
 
 	if (!ep->found)
 		return (proxy_fail(p, 404, "ENDPOINT_NOT_FOUND",
@@ -346,6 +351,15 @@ proxy_forward_from(struct proxy_req *p, struct proxy_ep *ep)
 	if (ep->refused != NULL)
 		return (proxy_fail(p, 502, "DESTINATION_REFUSED", ep->refused,
 		    1));
+
+	if (!ratelimit_proxy_hit(p->id, proxy_rate_limit, &retry)) {
+		(void)snprintf(msg, sizeof(msg), "%d", retry);
+		http_response_header(p->req, "Retry-After", msg);
+		(void)snprintf(msg, sizeof(msg), "this endpoint is limited to "
+		    "%d calls a minute; try again in %d seconds",
+		    proxy_rate_limit, retry);
+		return (proxy_fail(p, 429, "RATE_LIMITED", msg, 0));
+	}
 
 	if ((p->base = strdup(ep->base)) == NULL)
 		return (proxy_fail(p, 500, "INTERNAL", "out of memory", 0));
