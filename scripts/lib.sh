@@ -181,6 +181,9 @@ build_server() {
 	for f in conf src assets cert kore.conf; do
 		ln -sfn "$TOP/$f" "$BUILD_DIR/$f"
 	done
+	# The browser app's libraries come from the npm registry at build
+	# time and are embedded like the rest of assets/.
+	"$TOP/scripts/vendor/install" >/dev/null
 	say "building the server ($flavor)"
 	(cd "$BUILD_DIR" && kodev flavor "$flavor" >/dev/null &&
 	    kodev build >"$BUILD_DIR/build.log" 2>&1) || {
