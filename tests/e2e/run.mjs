@@ -277,7 +277,7 @@ test("register, create endpoint, capture, generate, read docs, export",
 
 	// Versions list.
 	await page.getByRole("tab", { name: "Versions & changes" }).click();
-	await page.getByText("Version 1").first().waitFor();
+	await page.getByRole("cell", { name: "Version 1", exact: true }).waitFor();
 
 	// Exports: the calls CSV and the ZIP.
 	await page.getByRole("tab", { name: "Exports" }).click();
