@@ -6,7 +6,7 @@ import { api } from "/assets/api.js";
 import * as session from "/assets/session.js";
 import { endpointCost, proxyExamples } from "/assets/endpoint-common.js";
 import {
-	h, replace, loading, empty, errorBox, field, busy, showFormError,
+	h, replace, clear, loading, empty, errorBox, field, busy, showFormError,
 	statusBadge, num, time, table, pager, alertBox, copyButton, codeBlock,
 } from "/assets/ui.js";
 
@@ -136,6 +136,7 @@ function createCard(ctx, createdSlot, reload) {
 		ev.preventDefault();
 		busy(submit, async () => {
 			submit.textContent = "Creating…";
+			clear(createdSlot);
 			let e;
 			try {
 				e = await api.post("/api/endpoints", {

@@ -294,6 +294,49 @@ test("register, create endpoint, capture, generate, read docs, export",
 	await t.shot();
 });
 
+test("endpoint creation errors: bad destination, not enough credits",
+    async (t) => {
+	const { page, base, fakes } = t;
+	await registerInBrowser(page, base, "broke");
+	const name = page.getByLabel("Name");
+	const dest = page.getByLabel("Destination base URL");
+	const create = page.getByRole("button", { name: "Create endpoint" });
+
+	// A refused destination: the reason appears under that field and
+	// nothing is charged.
+	await name.fill("Bad scheme");
+	await dest.fill("ftp://example.com/files");
+	await create.click();
+	const destErr = page.locator(`#${await dest.getAttribute("id")}-error`);
+	await destErr.waitFor();
+	expect(/destinationUrl is not allowed/.test(await destErr.textContent()),
+	    "the destination's error is under the destination field");
+	expect(await dest.getAttribute("aria-invalid") === "true",
+	    "the field is marked invalid");
+	expect(await balanceShown(page) === 100, "nothing was charged");
+
+	// 100 credits pay for four endpoints; the fifth is refused with 402.
+	for (let i = 1; i <= 4; i++) {
+		await name.fill(`Paid ${i}`);
+		await dest.fill(fakes.upstream.url);
+		await create.click();
+		await waitFor(async () => await balanceShown(page) === 100 - 25 * i,
+		    `the balance after endpoint ${i}`);
+	}
+	await page.locator("#create-cost").getByText("Not enough").waitFor();
+	await name.fill("One too many");
+	await dest.fill(fakes.upstream.url);
+	await create.click();
+	const err = page.locator("#create-endpoint .alert-error");
+	await err.waitFor();
+	expect(/not enough credits/i.test(await err.textContent()),
+	    "the API's 402 message is shown");
+	expect(await balanceShown(page) === 0, "the balance stays at 0");
+	expect(await page.locator(".endpoints tbody tr").count() === 4,
+	    "four endpoints are listed");
+	await t.shot();
+});
+
 test("purchase with the fake Stripe", async (t) => {
 	const { page, base } = t;
 	await registerInBrowser(page, base, "buyer");
