@@ -688,6 +688,17 @@ hdrs_get(const struct hdrs *h, const char *name)
 	return (NULL);
 }
 
+/* Parameters of one call, as an object (possibly empty). */
+static int
+fold_params(struct disc_schema *s, json_t *o)
+{
+	if (json_object_size(o) == 0) {
+		disc_schema_add_empty(s);
+		return (0);
+	}
+	return (disc_schema_add(s, o));
+}
+
 static struct disc_op *
 op_get(struct disc_engine *e, struct disc_node *n, const char *method)
 {
@@ -944,14 +955,14 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 	}
 
 	q = disc_form_parse(c->query, c->query ? strlen(c->query) : 0, 1);
-	if (q == NULL || disc_schema_add(op->query, q) == -1)
+	if (q == NULL || fold_params(op->query, q) == -1)
 		goto done;
 	if ((nh = notable_headers(&rh, 1)) == NULL ||
-	    disc_schema_add(op->headers, nh) == -1)
+	    fold_params(op->headers, nh) == -1)
 		goto done;
 	json_decref(nh);
 	if ((nh = cookie_params(hdrs_get(&rh, "cookie"))) == NULL ||
-	    disc_schema_add(op->cookies, nh) == -1)
+	    fold_params(op->cookies, nh) == -1)
 		goto done;
 	json_decref(nh);
 	nh = NULL;
@@ -970,7 +981,7 @@ disc_add_call(struct disc_engine *e, const struct disc_call *c)
 	}
 	st->n++;
 	if ((nh = notable_headers(&ph, 0)) == NULL ||
-	    disc_schema_add(st->headers, nh) == -1)
+	    fold_params(st->headers, nh) == -1)
 		goto done;
 	if (c->resp_body_len > 0) {
 		if (body_add(&st->media, &st->nmedia, c->resp_content_type,

@@ -286,6 +286,7 @@ int		 disc_header_notable(const char *, int);
 struct disc_schema	*disc_schema_new(void);
 void		 disc_schema_free(struct disc_schema *);
 int		 disc_schema_add(struct disc_schema *, json_t *);
+void		 disc_schema_add_empty(struct disc_schema *);
 int		 disc_schema_merge(struct disc_schema *,
 		    const struct disc_schema *);
 struct disc_schema	*disc_schema_copy(const struct disc_schema *);

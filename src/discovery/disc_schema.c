@@ -71,6 +71,19 @@ disc_schema_free(struct disc_schema *s)
 	free(s);
 }
 
+/*
+ * An empty object, counted without building one: most calls have no
+ * query, no notable header and no cookie, and each still counts
+ * towards "required".
+ */
+void
+disc_schema_add_empty(struct disc_schema *s)
+{
+	s->n++;
+	s->types |= DISC_T_OBJ;
+	s->nobj++;
+}
+
 int
 disc_schema_add(struct disc_schema *s, json_t *v)
 {

@@ -27,6 +27,7 @@ static int	is_uri(const char *, size_t);
 static int	is_datetime(const char *, size_t);
 static int	token_like(const char *, size_t);
 static int	in_list(const char *, const char *const *);
+static int	sorted_has(const char *, const char *const *, size_t);
 
 void *
 disc_calloc(size_t n, size_t sz)
@@ -675,6 +676,20 @@ disc_camel(const char *w, char *out, size_t outsz, int upper)
 	out[o] = '\0';
 }
 
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+static int
+sorted_has(const char *s, const char *const *list, size_t n)
+{
+	return (bsearch(&s, list, n, sizeof(*list), str_cmp) != NULL);
+}
+
 static int
 in_list(const char *s, const char *const *list)
 {
@@ -867,38 +882,43 @@ disc_media_kind(const char *ct)
 int
 disc_header_notable(const char *name, int request)
 {
-	static const char *const common[] = { "accept", "accept-charset",
-	    "accept-encoding", "accept-language", "cache-control",
-	    "connection", "content-length", "content-type",
-	    "content-encoding", "content-language", "date", "expect",
-	    "forwarded", "host", "keep-alive", "pragma", "te", "trailer",
-	    "transfer-encoding", "upgrade", "via", "x-real-ip",
-	    "traceparent", "tracestate", "x-request-id", "request-id",
-	    "x-correlation-id", "x-amzn-trace-id", "proxy-connection",
-	    "proxy-authorization", "authorization", "cookie", "set-cookie",
-	    "content-md5", NULL };
-	static const char *const req[] = { "user-agent", "origin", "referer",
-	    "dnt", "prefer", "upgrade-insecure-requests", "if-none-match",
-	    "if-modified-since", "x-requested-with", "range", NULL };
-	static const char *const resp[] = { "server", "vary", "expires",
-	    "last-modified", "age", "alt-svc", "accept-ranges", "nel",
-	    "report-to", "permissions-policy", "referrer-policy",
-	    "strict-transport-security", "x-content-type-options",
-	    "x-frame-options", "x-xss-protection", "content-security-policy",
-	    "x-powered-by", "server-timing", "x-cache", "x-cache-hits",
-	    "x-served-by", "x-timer", "cross-origin-opener-policy",
-	    "cross-origin-resource-policy", "cross-origin-embedder-policy",
-	    "x-dns-prefetch-control", "x-download-options",
-	    "x-permitted-cross-domain-policies", "origin-agent-cluster",
-	    "content-disposition", "etag", "sl-violations", NULL };
+	/* Sorted: looked up by binary search on every call's headers. */
+	static const char *const common[] = {
+	    "accept", "accept-charset", "accept-encoding", "accept-language",
+	    "authorization", "cache-control", "connection", "content-encoding",
+	    "content-language", "content-length", "content-md5", "content-type",
+	    "cookie", "date", "expect", "forwarded", "host", "keep-alive",
+	    "pragma", "proxy-authorization", "proxy-connection", "request-id",
+	    "set-cookie", "te", "traceparent", "tracestate", "trailer",
+	    "transfer-encoding", "upgrade", "via", "x-amzn-trace-id",
+	    "x-correlation-id", "x-real-ip", "x-request-id"
+	};
+	static const char *const req[] = {
+	    "dnt", "if-modified-since", "if-none-match", "origin", "prefer",
+	    "range", "referer", "upgrade-insecure-requests", "user-agent",
+	    "x-requested-with"
+	};
+	static const char *const resp[] = {
+	    "accept-ranges", "age", "alt-svc", "content-disposition",
+	    "content-security-policy", "cross-origin-embedder-policy",
+	    "cross-origin-opener-policy", "cross-origin-resource-policy",
+	    "etag", "expires", "last-modified", "nel", "origin-agent-cluster",
+	    "permissions-policy", "referrer-policy", "report-to", "server",
+	    "server-timing", "strict-transport-security", "vary", "x-cache",
+	    "x-cache-hits", "x-content-type-options", "x-dns-prefetch-control",
+	    "x-download-options", "x-frame-options",
+	    "x-permitted-cross-domain-policies", "x-powered-by", "x-served-by",
+	    "x-timer", "x-xss-protection"
+	};
 	static const char *const prefixes[] = { "sec-", "x-forwarded-",
 	    "access-control-", "cf-", "x-amz-", "x-amzn-", "x-b3-",
 	    "x-envoy-", "x-cloud-trace", "x-datadog-", ":", NULL };
 	size_t	i;
 
-	if (name[0] == '\0' || in_list(name, common))
+	if (name[0] == '\0' || sorted_has(name, common, NITEMS(common)))
 		return (0);
-	if (in_list(name, request ? req : resp))
+	if (request ? sorted_has(name, req, NITEMS(req)) :
+	    sorted_has(name, resp, NITEMS(resp)))
 		return (0);
 	for (i = 0; prefixes[i] != NULL; i++)
 		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
