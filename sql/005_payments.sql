@@ -22,8 +22,10 @@
 
 -- The packages on sale. The client names one; it never sends a price.
 CREATE TABLE credit_packages (
-	id		text PRIMARY KEY CHECK (id ~ '^[a-z][a-z0-9_-]{0,31}$'),
-	label		text NOT NULL CHECK (length(label) BETWEEN 1 AND 100),
+	id		text PRIMARY KEY
+			CHECK (id ~ '^[a-z][a-z0-9_-]{0,31}$'),
+	label		text NOT NULL
+			CHECK (length(label) BETWEEN 1 AND 100),
 	credits		integer NOT NULL CHECK (credits > 0),
 	amount_cents	integer NOT NULL CHECK (amount_cents >= 50),
 	currency	text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
@@ -318,7 +320,8 @@ BEGIN
 		    p.currency THEN
 			RETURN NULL;
 		END IF;
-		RETURN payments_int(e.payload #>> '{data,object,amount_refunded}');
+		RETURN payments_int(e.payload #>>
+		    '{data,object,amount_refunded}');
 	END IF;
 
 	-- PayPal's refund carries the running total; older payloads only
@@ -505,7 +508,8 @@ BEGIN
 
 		IF NOT FOUND THEN
 			o_result := 'unmatched';
-			o_note := 'no Stripe payment has the id in its metadata';
+			o_note := 'no Stripe payment has the id in its '
+			    'metadata';
 		ELSIF p.provider_ref IS DISTINCT FROM ref AND
 		    p.provider_ref IS NOT NULL THEN
 			o_result := 'mismatch';
@@ -526,8 +530,9 @@ BEGIN
 		    coalesce(obj->>'payment_status', '') NOT IN ('paid',
 		    'no_payment_required') THEN
 			-- A delayed method: async_payment_* decides later.
-			UPDATE payments SET provider_ref = coalesce(provider_ref,
-			    ref), provider_payment_ref = coalesce(
+			UPDATE payments
+			SET provider_ref = coalesce(provider_ref, ref),
+			    provider_payment_ref = coalesce(
 			    provider_payment_ref, obj->>'payment_intent'),
 			    updated_at = now()
 			WHERE id = p.id;
@@ -643,7 +648,8 @@ BEGIN
 		    p.amount_cents OR res #>> '{amount,currency_code}'
 		    IS DISTINCT FROM p.currency) THEN
 			o_result := 'mismatch';
-			o_note := 'the amount captured is not the package price';
+			o_note := 'the amount captured is not the package '
+			    'price';
 		ELSIF o_type = 'PAYMENT.CAPTURE.COMPLETED' THEN
 			IF payments_complete(p.id, 'webhook', NULL, ref) THEN
 				o_result := 'completed';
@@ -676,7 +682,8 @@ BEGIN
 		AND id = payments_uuid(res->>'custom_id');
 		IF NOT FOUND THEN
 			SELECT * INTO p FROM payments
-			WHERE provider = 'paypal' AND provider_payment_ref = ref;
+			WHERE provider = 'paypal'
+			AND provider_payment_ref = ref;
 		END IF;
 
 		IF p.id IS NULL THEN

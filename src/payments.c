@@ -453,7 +453,8 @@ payments_event_applied(struct api_ctx *c)
 		log_end(j);
 	}
 
-	if ((strcmp(result, "completed") == 0 || strcmp(result, "failed") == 0 ||
+	if ((strcmp(result, "completed") == 0 ||
+	    strcmp(result, "failed") == 0 ||
 	    strcmp(result, "refunded") == 0) &&
 	    (j = log_begin(LOG_LVL_INFO, strcmp(result, "completed") == 0 ?
 	    "payment.completed" : strcmp(result, "failed") == 0 ?
@@ -514,7 +515,8 @@ payments_list_start(struct api_ctx *c)
 	    "    WHERE p.user_id = $1 "
 	    "    AND ($2::text IS NULL OR (p.created_at, p.id) < "
 	    "        (timestamptz 'epoch' + split_part($2, '_', 1)::bigint "
-	    "        * interval '1 microsecond', split_part($2, '_', 2)::uuid)) "
+	    "        * interval '1 microsecond', "
+	    "        split_part($2, '_', 2)::uuid)) "
 	    "    ORDER BY p.created_at DESC, p.id DESC LIMIT $3::int + 1), "
 	    "shown AS (SELECT p FROM page "
 	    "    ORDER BY (p).created_at DESC, (p).id DESC LIMIT $3::int) "
@@ -554,7 +556,8 @@ payments_get_done(struct api_ctx *c)
 	if (!api_db_ok(c))
 		return;
 	if (db_rows(&c->db) != 1) {
-		api_error(c, 404, "NOT_FOUND", "no payment of yours has this id");
+		api_error(c, 404, "NOT_FOUND",
+		    "no payment of yours has this id");
 		return;
 	}
 	api_reply_db_json(c, 200);
@@ -593,7 +596,8 @@ payments_swept(struct db_call *call, void *arg)
 	long long	 n;
 
 	if (db_failed(call)) {
-		log_msg(LOG_LVL_WARN, "payment.sweep_failed", NULL, call->error);
+		log_msg(LOG_LVL_WARN, "payment.sweep_failed", NULL,
+		    call->error);
 	} else if ((n = db_int(call, 0, 0)) > 0 &&
 	    (j = log_begin(LOG_LVL_INFO, "payment.swept", NULL)) != NULL) {
 		jw_int(j, "failed", n);

@@ -24,7 +24,7 @@
 /* How an outbound call ended. */
 #define PAYMENTS_CALL_ANSWERED	0	/* an HTTP answer; see status */
 #define PAYMENTS_CALL_TIMEOUT	1
-#define PAYMENTS_CALL_FAILED	2	/* no answer: refused, reset, DNS */
+#define PAYMENTS_CALL_FAILED	2	/* none: refused, reset, DNS */
 
 struct payments_req;
 
@@ -34,10 +34,10 @@ typedef void	(*payments_fail_fn)(struct api_ctx *, int, const char *,
 
 struct payments_call {
 	struct kore_curl	 curl;
-	int			 live;		/* set up, not cleaned up */
+	int			 live;	/* set up, not yet cleaned up */
 	int			 outcome;
 	long			 status;
-	char			*body;		/* the answer, NUL-terminated */
+	char			*body;	/* the answer, NUL-terminated */
 	size_t			 len;
 	char			 error[128];
 };
@@ -52,14 +52,14 @@ struct payments_req {
 	char			 currency[4];
 	int			 amount_cents;
 	int			 credits;
-	char			 ref[128];	/* the session or the order */
-	char			*redirect;	/* where the buyer goes to pay */
+	char			 ref[128];	/* session or order */
+	char			*redirect;	/* the provider's page */
 
 	char			*raw;		/* a webhook's body */
 	size_t			 raw_len;
 
-	api_step		 resume;	/* PayPal: runs once a token is in */
-	int			 retried;	/* PayPal: token renewed once */
+	api_step		 resume;	/* runs once a token is in */
+	int			 retried;	/* token renewed once */
 	payments_fail_fn	 fail;
 
 	int			 err_status;

@@ -296,7 +296,8 @@ paypal_order_create(struct api_ctx *c)
 	struct payments_req	*st = c->state;
 	struct jw		 j;
 	char			 url[512], ok_url[512], cancel_url[512];
-	char			 amount[24], auth[PAYPAL_TOKEN_MAX + 16], rid[80];
+	char			 amount[24], rid[80];
+	char			 auth[PAYPAL_TOKEN_MAX + 16];
 	const char		*hdrs[11];
 
 	(void)snprintf(url, sizeof(url), "%s/v2/checkout/orders",
@@ -475,7 +476,8 @@ static void
 paypal_capture_call(struct api_ctx *c)
 {
 	struct payments_req	*st = c->state;
-	char			 url[512], auth[PAYPAL_TOKEN_MAX + 16], rid[80];
+	char			 url[512], rid[80];
+	char			 auth[PAYPAL_TOKEN_MAX + 16];
 	const char		*hdrs[11];
 
 	if (paypal_bearer(auth, sizeof(auth)) == -1) {

@@ -99,7 +99,8 @@ stripe_checkout_start(struct api_ctx *c)
 	struct payments_req	*st = c->state;
 	struct stripe_form	 form;
 	char			 url[512], ok_url[512], cancel_url[512];
-	char			 amount[16], currency[4], auth[256], idem[80];
+	char			 amount[16], currency[4], idem[80];
+	char			 auth[256];
 	const char		*hdrs[9];
 	size_t			 i;
 
@@ -206,7 +207,8 @@ stripe_checkout_answered(struct api_ctx *c)
 	url = json_object_get(doc, "url");
 	if (!json_is_string(id) || json_string_length(id) == 0 ||
 	    json_string_length(id) >= sizeof(st->ref) ||
-	    !json_is_string(url) || !payments_safe_url(json_string_value(url))) {
+	    !json_is_string(url) ||
+	    !payments_safe_url(json_string_value(url))) {
 		json_decref(doc);
 		payments_checkout_failed(c, 502, "PROVIDER_ERROR",
 		    "Stripe's answer could not be used; nothing was charged, "

@@ -415,7 +415,7 @@ def test_an_event_for_an_unknown_payment_is_acknowledged(user, paypal):
     assert balance(user) == 100
 
 
-# ---- PayPal failing -------------------------------------------------------------
+# ---- PayPal failing -------------------------------------------------------
 
 def test_paypal_answering_500_fails_the_payment(user, paypal):
     paypal.control("POST", "mode", {"mode": "500", "count": 1,
