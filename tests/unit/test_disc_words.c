@@ -91,6 +91,24 @@ query_values_get_json_types(void **state)
 }
 
 static void
+transport_and_browser_headers_are_not_notable(void **state)
+{
+	static const char *const plain[] = { "accept", "x-request-id",
+	    "transfer-encoding", "user-agent", "x-requested-with",
+	    "sec-fetch-mode", "x-forwarded-for" };
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		assert_int_equal(disc_header_notable(plain[i], 1), 0);
+	assert_int_equal(disc_header_notable("x-xss-protection", 0), 0);
+	assert_int_equal(disc_header_notable("accept-ranges", 0), 0);
+	assert_int_equal(disc_header_notable("idempotency-key", 1), 1);
+	assert_int_equal(disc_header_notable("x-ratelimit-remaining", 0), 1);
+	assert_int_equal(disc_header_notable("location", 0), 1);
+}
+
+static void
 invalid_utf8_is_replaced_not_passed_on(void **state)
 {
 	char	*c = disc_utf8_clean("a\xffz", 3);
@@ -111,6 +129,8 @@ main(void)
 		cmocka_unit_test(resource_words_are_made_singular),
 		cmocka_unit_test(names_are_camel_cased),
 		cmocka_unit_test(query_values_get_json_types),
+		cmocka_unit_test(
+		    transport_and_browser_headers_are_not_notable),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_on),
 	};
 
