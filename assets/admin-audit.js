@@ -11,13 +11,17 @@ export default async function adminAudit(panel) {
 	const action = h("input#audit-action", { type: "search",
 	    placeholder: "credits.admin_adjust" });
 	const actor = h("input#audit-actor", { type: "search",
-	    placeholder: "user id or email" });
+	    placeholder: "user id" });
+	const targetType = h("input#audit-target-type", { type: "search",
+	    placeholder: "user, endpoint, payment…" });
 	const target = h("input#audit-target", { type: "search",
 	    placeholder: "target id" });
 	const form = h("form.filters", { role: "search" },
 	    h("div.field", h("label", { for: action.id }, "Action"), action),
 	    h("div.field", h("label", { for: actor.id }, "Actor"), actor),
-	    h("div.field", h("label", { for: target.id }, "Target"), target),
+	    h("div.field", h("label", { for: targetType.id }, "Target type"),
+		targetType),
+	    h("div.field", h("label", { for: target.id }, "Target id"), target),
 	    h("button.btn.btn-secondary", { type: "submit" }, "Filter"));
 	const slot = h("div", loading());
 	panel.append(form, slot);
@@ -29,8 +33,8 @@ export default async function adminAudit(panel) {
 	async function load() {
 		replace(slot, loading());
 		const query = { action: action.value.trim(),
-		    actor: actor.value.trim(), target: target.value.trim(),
-		    limit: 50 };
+		    actor: actor.value.trim(), targetType: targetType.value.trim(),
+		    targetId: target.value.trim(), limit: 50 };
 		let first;
 		try {
 			first = await api.get("/api/admin/audit", query);

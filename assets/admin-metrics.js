@@ -13,7 +13,23 @@ function words(key) {
 
 function isSeries(v) {
 	return Array.isArray(v) && v.length > 0 && v.every((p) =>
-	    p && typeof p === "object" && "t" in p);
+	    p && typeof p === "object" && ("t" in p || "day" in p));
+}
+
+function isRate(key) {
+	return /rate$/i.test(key);
+}
+
+function figure(key, v, parentKey) {
+	let shown;
+	if (v === null)
+		shown = "—";
+	else if (isRate(key) || /rates$/i.test(parentKey || ""))
+		shown = `${(v * 100).toFixed(1)}%`;
+	else
+		shown = Number.isInteger(v) ? num(v) : v.toFixed(2);
+	return h("div.card.stat", h("span.stat-value", shown),
+	    h("span.stat-label", words(key)));
 }
 
 function isCounts(v) {
@@ -22,25 +38,28 @@ function isCounts(v) {
 	    Object.values(v).every((x) => typeof x === "number");
 }
 
-function section(title, obj, out) {
+function section(title, obj, out, key) {
 	const figures = [];
 	const blocks = [];
+	const nested = [];
 	for (const [k, v] of Object.entries(obj || {})) {
-		if (typeof v === "number")
-			figures.push(h("div.card.stat", h("span.stat-value",
-			    Number.isInteger(v) ? num(v) : v.toFixed(2)),
-			    h("span.stat-label", words(k))));
+		if (typeof v === "number" || (v === null && (isRate(k) ||
+		    /rates$/i.test(key || ""))))
+			figures.push(figure(k, v, key));
 		else if (isSeries(v))
 			blocks.push(h("div.card", h("h3", words(k)),
-			    timeChart(v.map((p) => ({ t: p.t, count: p.count ??
-				p.value ?? 0, errors: p.errors || 0 })),
-				{ bucket: "minute", label: words(k) })));
+			    timeChart(v.map((p) => ({ t: p.t || p.day,
+				count: p.count ?? p.value ?? 0,
+				errors: p.errors || p.failed || 0 })),
+				{ bucket: v[0].day ? "day" : "minute",
+				label: words(k) })));
 		else if (isCounts(v))
 			blocks.push(h("div.card", h("h3", words(k)),
 			    barChart(Object.entries(v).map(([label, value]) =>
 				({ label, value })), { label: words(k) })));
 		else if (v && typeof v === "object" && !Array.isArray(v))
-			section(words(k), v, out);
+			section(title ? `${title} · ${words(k)}` : words(k), v,
+			    nested, k);
 	}
 	if (figures.length || blocks.length)
 		out.push(h("section", { style: "margin-bottom:1.5rem" },
@@ -48,6 +67,7 @@ function section(title, obj, out) {
 		    figures.length ? h("div.grid.grid-4", figures) : null,
 		    blocks.length ? h("div.grid.grid-2",
 			{ style: "margin-top:1rem" }, blocks) : null));
+	out.push(...nested);
 }
 
 export default async function adminMetrics(panel, ctx) {

@@ -70,7 +70,9 @@ export default async function adminPayments(panel) {
 			for (const p of items) {
 				body.append(h("tr", { dataset: { paymentId: p.id } },
 				    h("td.nowrap", time(p.createdAt)),
-				    h("td", p.userEmail || p.email || p.userId),
+				    h("td", p.user && p.user.id ? h("a", { href:
+					`/admin/users/${p.user.id}` }, p.user.email) :
+					p.userEmail || p.userId || ""),
 				    h("td", p.provider, h("div.small.muted.mono",
 					p.providerRef || "")),
 				    h("td.num", money(p.amountCents, p.currency)),

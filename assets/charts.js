@@ -24,6 +24,9 @@ function shortTime(iso, bucket) {
 	    minute: "2-digit" });
 	if (bucket === "minute")
 		return hm;
+	if (bucket === "day")
+		return d.toLocaleDateString("en-GB", { day: "numeric",
+		    month: "short" });
 	return d.toLocaleDateString("en-GB", { day: "numeric",
 	    month: "short" }) + " " + hm;
 }

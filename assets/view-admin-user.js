@@ -6,7 +6,7 @@ import { api } from "/assets/api.js";
 import * as session from "/assets/session.js";
 import {
 	h, replace, loading, errorBox, field, busy, showFormError, num,
-	dateTime, time, table, alertBox, statusBadge, toast,
+	dateTime, time, table, alertBox, statusBadge, toast, money,
 } from "/assets/ui.js";
 
 export default async function adminUser(root, ctx) {
@@ -42,7 +42,14 @@ export default async function adminUser(root, ctx) {
 				h("dt", "Last login"), h("dd",
 				    dateTime(u.lastLoginAt)),
 				u.endpointCount !== undefined ? [h("dt", "Endpoints"),
-				    h("dd", num(u.endpointCount))] : null),
+				    h("dd", num(u.endpointCount))] : null,
+				u.ledgerSum !== undefined ? [h("dt", "Ledger sum"),
+				    h("dd", num(u.ledgerSum), " ",
+				    u.balanceMatchesLedger === false ?
+				    h("span.badge.badge-error", "differs from balance") :
+				    h("span.badge.badge-active", "matches"))] : null,
+				u.activeSessions !== undefined ? [h("dt", "Sessions"),
+				    h("dd", num(u.activeSessions))] : null),
 			    h("div.row", { style: "margin-top:1rem" },
 				disableButton(u), recalcButton())),
 			adjustCard(u)),
@@ -53,7 +60,22 @@ export default async function adminUser(root, ctx) {
 			    h("td.num", num(t.amount)),
 			    h("td.num", num(t.balanceAfter)),
 			    h("td.small.mono", t.reference || ""))),
-			{ caption: "Ledger" })) : null);
+			{ caption: "Ledger" })) : null,
+		    (r.payments || []).length ? h("div", h("h2",
+			{ style: "margin-top:1.5rem" }, "Payments"),
+			table(["When", "Provider", "Amount", "Credits", "Status"],
+			    r.payments.map((p) => h("tr",
+				h("td.nowrap", time(p.createdAt)), h("td", p.provider),
+				h("td.num", money(p.amountCents, p.currency)),
+				h("td.num", num(p.credits)),
+				h("td", statusBadge(p.status)))),
+			    { caption: "Payments" })) : null,
+		    (r.endpoints || []).length ? h("div", h("h2",
+			{ style: "margin-top:1.5rem" }, "Endpoints"),
+			table(["Name", "Status", "Calls"], r.endpoints.map((e) =>
+			    h("tr", h("td", e.name), h("td", statusBadge(e.status)),
+				h("td.num", num(e.callCount)))),
+			    { caption: "Endpoints" })) : null);
 	}
 
 	function adjustCard(u) {
@@ -108,7 +130,7 @@ export default async function adminUser(root, ctx) {
 		    ".btn-danger"), { type: "button" },
 		    off ? "Enable account" : "Disable account");
 		b.addEventListener("click", () => busy(b, async () => {
-			await api.patch(base, { disabled: !off });
+			await api.post(`${base}/${off ? "enable" : "disable"}`, {});
 			toast(off ? "Account enabled." : "Account disabled.",
 			    "success");
 			await load();
