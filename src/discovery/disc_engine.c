@@ -345,6 +345,20 @@ credential_name(const char *n)
 }
 
 /*
+ * A request header that carries a credential: named like one, or hidden
+ * by the capture as sensitive.  Headers that only look sensitive
+ * (idempotency keys, CSRF tokens) stay ordinary parameters.
+ */
+static int
+header_is_credential(const char *name, const char *value)
+{
+	if (strstr(name, "idempotency") != NULL ||
+	    strstr(name, "csrf") != NULL || strstr(name, "xsrf") != NULL)
+		return (0);
+	return (credential_name(name) || strcmp(value, "[REDACTED]") == 0);
+}
+
+/*
  * Query parameters that carry an API key or token.  Passwords and other
  * secrets sent as ordinary parameters (a login form in the query) stay
  * parameters; their values are redacted in examples all the same.
@@ -504,7 +518,7 @@ detect_credentials(struct disc_engine *e, const struct hdrs *hdrs,
 		} else if (strcmp(k, "cookie") == 0)
 			detect_cookie(e, v, seen, nseen);
 		else if (strcmp(k, "proxy-authorization") != 0 &&
-		    (credential_name(k) || strcmp(v, "[REDACTED]") == 0) &&
+		    header_is_credential(k, v) &&
 		    disc_header_notable(k, 1))
 			use_scheme(scheme_index(e, DISC_SK_APIKEY,
 			    DISC_IN_HEADER, k, 0), seen, nseen);
@@ -533,8 +547,7 @@ notable_headers(const struct hdrs *h, int request)
 	for (i = 0; i < h->n; i++) {
 		if (!disc_header_notable(h->k[i], request))
 			continue;
-		if (request && (credential_name(h->k[i]) ||
-		    strcmp(h->v[i], "[REDACTED]") == 0))
+		if (request && header_is_credential(h->k[i], h->v[i]))
 			continue;
 		json_object_set_new(o, h->k[i], disc_coerce_value(h->v[i]));
 	}
