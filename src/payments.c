@@ -39,6 +39,8 @@ int	payments_list(struct http_request *);
 int	payments_get(struct http_request *);
 
 static void	payments_req_free(void *);
+static void	payments_abandoned(const char *, const char *);
+static void	payments_abandoned_done(struct db_call *, void *);
 static void	payments_packages_start(struct api_ctx *);
 static void	payments_checkout_start(struct api_ctx *);
 static void	payments_checkout_begun(struct api_ctx *);
@@ -91,6 +93,8 @@ payments_req_free(void *arg)
 	/* A request freed mid-call: Kore's own clean-up comes too late. */
 	if (st->call.live)
 		kore_curl_cleanup(&st->call.curl);
+	if (st->open)
+		payments_abandoned(st->payment_id, st->provider);
 	free(st->call.body);
 	free(st->redirect);
 	free(st->raw);
@@ -288,6 +292,9 @@ payments_checkout_begun(struct api_ctx *c)
 	struct payments_req	*st = c->state;
 	struct jw		*j;
 
+	/* Too many unfinished checkouts: say when trying again makes sense. */
+	if (db_failed(&c->db) && strcmp(c->db.sqlstate, "AP429") == 0)
+		api_header(c, "Retry-After", "600");
 	if (!api_db_ok(c))
 		return;
 	if (db_rows(&c->db) != 1 || db_isnull(&c->db, 0, 0)) {
@@ -303,6 +310,7 @@ payments_checkout_begun(struct api_ctx *c)
 	    sizeof(st->currency));
 	(void)kore_strlcpy(st->label, db_value(&c->db, 0, 4),
 	    sizeof(st->label));
+	st->open = 1;
 
 	if ((j = log_begin(LOG_LVL_INFO, "payment.checkout", c->rid)) != NULL) {
 		jw_str(j, "userId", api_user_id(c));
@@ -345,6 +353,7 @@ payments_checkout_recorded(struct api_ctx *c)
 
 	if (!api_db_ok(c))
 		return;
+	st->open = 0;
 
 	if ((j = log_begin(LOG_LVL_INFO, "payment.redirect", c->rid)) != NULL) {
 		jw_str(j, "userId", api_user_id(c));
@@ -376,6 +385,7 @@ payments_failed(struct api_ctx *c, const char *source, int status,
 	struct payments_req	*st = c->state;
 	struct jw		*j;
 
+	st->open = 0;
 	st->err_status = status;
 	(void)kore_strlcpy(st->err_code, code, sizeof(st->err_code));
 	(void)kore_strlcpy(st->err_msg, msg, sizeof(st->err_msg));
@@ -473,6 +483,43 @@ payments_event_applied(struct api_ctx *c)
 	jw_obj_close(&out);
 	api_reply_jw(c, 200, &out);
 	jw_free(&out);
+}
+
+/*
+ * The buyer went away before the checkout was answered: nobody has the
+ * provider's page, so nobody can pay it. The payment fails now rather
+ * than at the sweep. Runs from the request's clean-up, so the query is
+ * bound to a callback of its own.
+ */
+static void
+payments_abandoned(const char *payment_id, const char *provider)
+{
+	struct db_call	*call;
+	char		 reason[96];
+
+	if ((call = malloc(sizeof(*call))) == NULL)
+		return;
+	db_call_init(call);
+	(void)snprintf(reason, sizeof(reason), "the buyer left before the "
+	    "%s checkout was ready", provider);
+	if (db_param_text(call, payment_id) == -1 ||
+	    db_param_text(call, reason) == -1) {
+		db_call_clear(call);
+		free(call);
+		return;
+	}
+	db_start(call, "SELECT payments_mark_failed($1, $2, 'checkout', "
+	    "NULL, NULL)", payments_abandoned_done, NULL);
+}
+
+static void
+payments_abandoned_done(struct db_call *call, void *arg)
+{
+	if (db_failed(call))
+		log_msg(LOG_LVL_WARN, "payment.abandon_failed", NULL,
+		    call->error);
+	db_call_clear(call);
+	free(call);
 }
 
 int

@@ -52,6 +52,7 @@ struct payments_req {
 	char			 currency[4];
 	int			 amount_cents;
 	int			 credits;
+	int			 open;		/* checkout not answered */
 	char			 ref[128];	/* session or order */
 	char			*redirect;	/* the provider's page */
 

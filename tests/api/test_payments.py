@@ -180,6 +180,17 @@ def test_the_price_comes_from_the_package_not_the_client(user, fakes):
     assert s["amount_total"] == 3500 and s["currency"] == "usd"
 
 
+def test_too_many_unfinished_checkouts_are_refused(user, db):
+    for _ in range(20):
+        assert checkout(user).status_code == 201
+    r = checkout(user)
+    assert r.status_code == 429
+    assert error_of(r)["code"] == "RATE_LIMITED"
+    assert int(r.headers["Retry-After"]) > 0
+    assert db.val("SELECT count(*) FROM payments WHERE user_id = %s",
+                  user.user["id"]) == 20
+
+
 # ---- a buyer's payments --------------------------------------------------
 
 def test_a_new_payment_is_pending_and_shown_to_its_buyer(user):

@@ -522,3 +522,25 @@ def test_a_wrong_secret_key_fails_without_revealing_it(spawn):
     assert p["status"] == "FAILED" and "HTTP 401" in p["failureReason"]
     assert "sk_test" not in p["failureReason"]
     assert "sk_test_not_the_right_key" not in s.log()
+
+
+def test_a_buyer_who_leaves_mid_checkout_breaks_nothing(spawn, stripe):
+    s = spawn(PAYMENT_TIMEOUT_SECONDS="2")
+    c = Client(s.url).register()
+    stripe.control("POST", "mode", {"mode": "timeout", "count": 1,
+                                    "cap": 15,
+                                    "path": "/v1/checkout/sessions"})
+    with pytest.raises(requests.exceptions.Timeout):
+        c.post("/api/payments/checkout", timeout=0.5,
+               json={"packageId": "starter", "provider": "stripe"})
+    time.sleep(3)
+    # The server carries on; the abandoned payment is not left open.
+    assert Client(s.url).get("/api/health").status_code == 200
+    c2 = Client(s.url)
+    c2.http.cookies = c.http.cookies
+    c2.csrf = c.csrf
+    items = c2.get("/api/payments").json()["items"]
+    assert len(items) == 1
+    assert items[0]["status"] == "FAILED"
+    assert "left" in items[0]["failureReason"]
+    assert checkout(c2).status_code == 201
