@@ -243,7 +243,8 @@ function diffView(d) {
 		return alertBox("info", "No operations or fields were added or " +
 		    "removed between these versions.");
 	return h("div.grid.grid-2", groups.filter((g) => g.items.length)
-	    .map((g) => h("div.card", h("h3", g.title),
+	    .map((g) => h("div.card", h("h3", g.title.charAt(0).toUpperCase() +
+		g.title.slice(1)),
 		h("ul.diff-list", g.items.map((t) => h("li.diff-" + g.kind,
 		    g.kind === "added" ? "+ " : g.kind === "removed" ? "− " :
 		    "~ ", t))))));

@@ -7,7 +7,8 @@
 //
 // Each test saves a screenshot in tests/e2e/screenshots/<test>.png (and
 // <test>-failed.png when it fails); a few are also saved under names fit
-// for the README (readme-*.png). Any Content-Security-Policy violation
+// for the README (readme-*.png; E2E_README=1 copies them to
+// tests/e2e/readme/, which is committed). Any Content-Security-Policy violation
 // or uncaught script error in the page fails the test. The last line is
 // "e2e: N passed, N failed"; the exit status is non-zero on failure.
 
@@ -236,6 +237,21 @@ test("register, create endpoint, capture, generate, read docs, export",
 	await waitFor(async () => await page.locator(".calls tbody tr")
 	    .count() >= sent.length, "the calls to appear", 30000);
 
+	// Filters: by method, and by status class.
+	const rows = page.locator(".calls tbody tr");
+	await page.getByLabel("Method").selectOption("POST");
+	await waitFor(async () => await rows.count() === 1 &&
+	    /POST/.test(await rows.first().textContent()), "only the POST call");
+	await page.getByLabel("Method").selectOption("");
+	await page.getByRole("textbox", { name: "Status" }).fill("4xx");
+	await page.getByRole("button", { name: "Filter" }).click();
+	await waitFor(async () => await rows.count() === 1 &&
+	    /404/.test(await rows.first().textContent()), "only the 404 call");
+	await page.getByRole("textbox", { name: "Status" }).fill("");
+	await page.getByRole("button", { name: "Filter" }).click();
+	await waitFor(async () => await rows.count() >= sent.length,
+	    "all calls again");
+
 	// The detail view marks the redacted Authorization header.
 	await page.locator(".calls tbody tr", { hasText: "/users/me" }).first()
 	    .locator("button.row-button").click();
@@ -275,9 +291,29 @@ test("register, create endpoint, capture, generate, read docs, export",
 	expect(await page.locator(".markdown script").count() === 0,
 	    "no script in rendered Markdown");
 
-	// Versions list.
+	// Reactivate, capture a new operation, generate version 2 and see
+	// what changed.
+	await page.getByRole("link", { name: "← Back to the endpoint" }).click();
+	await page.locator("#reactivate").click();
+	await page.locator("h1 .badge-active").waitFor();
+	const more = await send("GET", "/search?q=ada&type=users");
+	expect(more.status === 200, `the proxy forwards again: ${more.status}`);
+	await waitFor(async () => await page.locator(".calls tbody tr",
+	    { hasText: "/search" }).count() === 1, "the new call");
+	await page.locator("#generate").click();
+	await page.locator("#job-docs-link").waitFor({ timeout: 120000 });
+	await page.locator("#job-docs-link").click();
+	await page.waitForURL(/\/docs/);
 	await page.getByRole("tab", { name: "Versions & changes" }).click();
-	await page.getByRole("cell", { name: "Version 1", exact: true }).waitFor();
+	await page.getByRole("cell", { name: "Version 2", exact: true }).waitFor();
+	await page.locator("#diff-from").selectOption("1");
+	await page.locator("#diff-to").selectOption("2");
+	await page.getByRole("button", { name: "Compare" }).click();
+	const diff = page.locator("#diff-result");
+	await diff.getByText("/search").first().waitFor();
+	expect(await diff.locator(".diff-added").count() > 0,
+	    "the new operation is listed as added");
+	await t.shot("readme-docs-diff");
 
 	// Exports: the calls CSV and the ZIP.
 	await page.getByRole("tab", { name: "Exports" }).click();
@@ -492,6 +528,18 @@ test("Markdown is rendered without anything that could run", async (t) => {
 
 // --- the runner ---------------------------------------------------------
 
+// E2E_README=1 copies the readme-*.png shots of this run into
+// tests/e2e/readme/, the committed pictures the README shows.
+function keepReadmeShots() {
+	const out = path.join(HERE, "readme");
+	fs.mkdirSync(out, { recursive: true });
+	for (const f of fs.readdirSync(SHOTS)) {
+		if (f.startsWith("readme-") && f.endsWith(".png"))
+			fs.copyFileSync(path.join(SHOTS, f),
+			    path.join(out, f.slice("readme-".length)));
+	}
+}
+
 async function main() {
 	const filters = process.argv.slice(2);
 	const chosen = tests.filter((tc) => filters.length === 0 ||
@@ -579,6 +627,8 @@ async function main() {
 	}
 
 	await browser.close().catch(() => {});
+	if (process.env.E2E_README === "1")
+		keepReadmeShots();
 	if (failed > 0)
 		console.log(`server log (last lines):\n${serverLog(env.server)}`);
 	await stopAll();
