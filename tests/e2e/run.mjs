@@ -443,6 +443,55 @@ test("admin adjusts a user's credits", async (t) => {
 	await t.shot("readme-admin");
 });
 
+test("notifications, account and logout", async (t) => {
+	const { page, base, fakes } = t;
+	// Set up through the API: an endpoint with one call, documented.
+	const u = await new ApiClient(base).register("notified");
+	const ep = await u.req("POST", "/api/endpoints",
+	    { name: "Notified", destinationUrl: fakes.upstream.url });
+	expect(ep.status === 201, `endpoint: ${ep.status} ${ep.text}`);
+	const proxied = await serverRequest(base, "GET",
+	    `${new URL(ep.json.proxyUrl).pathname}/users/3`);
+	expect(proxied.status === 200, `proxy: ${proxied.status}`);
+	await waitFor(async () => (await u.req("GET",
+	    `/api/endpoints/${ep.json.id}/calls`)).json.items.length === 1,
+	    "the call to be captured");
+	const gen = await u.req("POST", `/api/endpoints/${ep.json.id}/generate`,
+	    {});
+	expect(gen.status === 202, `generate: ${gen.status} ${gen.text}`);
+	await waitFor(async () => (await u.req("GET",
+	    `/api/endpoints/${ep.json.id}`)).json.status === "COMPLETE",
+	    "the documentation", 60000);
+
+	await page.goto(`${base}/login`);
+	await page.getByLabel("Email").fill(u.email);
+	await page.getByLabel("Password").fill(PASSWORD);
+	await page.getByRole("button", { name: "Log in" }).click();
+	await page.waitForURL(`${base}/dashboard`);
+	const badge = page.locator("#unread-count");
+	await waitFor(async () => (await badge.isVisible()) &&
+	    (await badge.textContent()) === "1", "one unread notification");
+
+	await page.getByRole("link", { name: /^Notifications/ }).click();
+	const item = page.locator(".notification.unread");
+	await item.getByText("Documentation ready").waitFor();
+	await t.shot();
+	await item.getByRole("button", { name: "Mark as read" }).click();
+	await page.locator(".notification.unread").waitFor({ state: "detached" });
+	await waitFor(async () => !(await badge.isVisible()), "no unread left");
+	await page.locator(".notification").getByRole("link", { name: "Open" })
+	    .click();
+	await page.waitForURL(/\/endpoints\/[0-9a-f-]+\/docs/);
+
+	await page.getByRole("link", { name: "Account", exact: true }).click();
+	expect((await page.locator("#account-email").textContent()) === u.email,
+	    "the account page shows the email");
+	await page.locator("#logout").click();
+	await page.waitForURL(`${base}/`);
+	await page.goto(`${base}/dashboard`);
+	await page.waitForURL(/\/login\?next=%2Fdashboard$/);
+});
+
 test("phone-sized screen and keyboard", async (t) => {
 	const { page, base } = t;
 	await page.setViewportSize({ width: 390, height: 844 });
