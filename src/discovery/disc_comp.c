@@ -14,10 +14,13 @@
  *
  * Names come from where the shape was seen: the property that held it
  * ("category" gives Category), the path's resource word ("/users/{id}"
- * gives User), or Error for the bodies of 4xx and 5xx answers.  Property
- * names outweigh path words; ties go to the alphabetically first name.
+ * gives User, a request body sent there UserCreate or UserUpdate, a
+ * {data: [...]} page of them UserList), or Error for the bodies of 4xx
+ * and 5xx answers.  Property names outweigh path words; ties go to the
+ * alphabetically first name.
  */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,19 +99,97 @@ occ_add(struct occs *o, struct disc_schema *s, char *key, const char *hint,
 	c->resource = resource;
 }
 
+/* Property names that hold "the list" of an envelope, not a thing. */
+static int
+container_name(const char *name)
+{
+	static const char *const names[] = { "content", "data", "docs",
+	    "edges", "elements", "entries", "hits", "items", "list", "nodes",
+	    "objects", "records", "resources", "results", "rows", "values",
+	    NULL };
+	size_t	i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (1);
+	return (0);
+}
+
+/* Beside the list of an envelope: paging counters, flags, meta objects. */
+static int
+paging_field(const struct disc_prop *p)
+{
+	static const char *const words[] = { "count", "cursor", "limit",
+	    "link", "meta", "more", "next", "offset", "page", "prev", "size",
+	    "total", NULL };
+	char	 low[64];
+	size_t	 i;
+
+	if ((p->s->types & ~DISC_T_NULL) == DISC_T_OBJ ||
+	    (p->s->types & ~DISC_T_NULL) == DISC_T_BOOL)
+		return (1);
+	for (i = 0; p->name[i] != '\0' && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)p->name[i]);
+	low[i] = '\0';
+	for (i = 0; words[i] != NULL; i++)
+		if (strstr(low, words[i]) != NULL)
+			return (1);
+	return (0);
+}
+
+/*
+ * The envelope's list property, when `s` is a small wrapper such as
+ * {data: [...], meta: {...}}: few properties, one list of objects under
+ * a generic name.  An order with its line items is no envelope.
+ */
+static const struct disc_prop *
+envelope_list(const struct disc_schema *s)
+{
+	const struct disc_prop	*list = NULL;
+	size_t			 i;
+
+	if (s->nprops > 6)
+		return (NULL);
+	for (i = 0; i < s->nprops; i++) {
+		if (!(s->props[i].s->types & DISC_T_ARR) ||
+		    s->props[i].s->items == NULL ||
+		    s->props[i].s->items->nprops == 0) {
+			if (!paging_field(&s->props[i]))
+				return (NULL);
+			continue;
+		}
+		if (list != NULL || !container_name(s->props[i].name))
+			return (NULL);
+		list = &s->props[i];
+	}
+	return (list);
+}
+
 static void
 walk(struct occs *o, struct disc_schema *s, const char *hint, int weight,
     int resource, int depth)
 {
-	char	 child[HINT_MAX];
-	char	*key;
-	size_t	 i;
+	const struct disc_prop	*list;
+	char			 child[HINT_MAX], own[HINT_MAX];
+	char			*key;
+	size_t			 i;
 
 	if (s == NULL || depth > DISC_DEPTH_MAX || o->err)
 		return;
+	/*
+	 * A page of Customers is a CustomerList, and its items are the
+	 * Customers, whatever the envelope calls its list.
+	 */
+	list = resource ? envelope_list(s) : NULL;
+	(void)snprintf(own, sizeof(own), "%.*s%s", HINT_MAX - 5, hint,
+	    list != NULL ? "List" : "");
 	if ((key = disc_shape_key(s)) != NULL)
-		occ_add(o, s, key, hint, weight, resource);
+		occ_add(o, s, key, own, weight, resource);
 	for (i = 0; i < s->nprops; i++) {
+		if (&s->props[i] == list) {
+			walk(o, s->props[i].s, hint, weight, 1, depth + 1);
+			continue;
+		}
 		hint_of(s->props[i].name, child, sizeof(child));
 		walk(o, s->props[i].s, child[0] ? child : hint, 2, 0,
 		    depth + 1);
@@ -119,13 +200,51 @@ walk(struct occs *o, struct disc_schema *s, const char *hint, int weight,
 		walk(o, s->items, hint, weight, resource, depth + 1);
 }
 
-/* The resource word of an operation: /users/{id}/orders -> Order. */
+/* A plural word that is not a camelCase action (findByTags). */
+static int
+plural_noun(const char *w)
+{
+	char		one[HINT_MAX];
+	const char	*p;
+
+	if (*w == '\0')
+		return (0);
+	for (p = w + 1; *p != '\0'; p++)
+		if (isupper((unsigned char)*p))
+			return (0);
+	disc_singular(w, one, sizeof(one));
+	return (strcmp(one, w) != 0);
+}
+
+/*
+ * The resource word of an operation: its last word when that is a
+ * plural noun (/users/{id}/orders gives Order), else the nearest
+ * collection above it, a word followed by ids somewhere in the API
+ * (/pet/findByStatus and /users/me give Pet and User), else the
+ * nearest word.
+ */
 static void
 op_resource(const struct disc_op *op, char *out, size_t outsz)
 {
 	const struct disc_node	*n;
 
 	out[0] = '\0';
+	for (n = op->node; n != NULL && n->parent != NULL &&
+	    n->seg == NULL; n = n->parent)
+		;
+	if (n != NULL && n->parent != NULL && n->seg != NULL &&
+	    n->seg[0] != '\0' && n == op->node && plural_noun(n->seg)) {
+		hint_of(n->seg, out, outsz);
+		if (out[0] != '\0')
+			return;
+	}
+	for (n = op->node; n != NULL && n->parent != NULL; n = n->parent) {
+		if (n->seg == NULL || n->param == NULL)
+			continue;
+		hint_of(n->seg, out, outsz);
+		if (out[0] != '\0')
+			return;
+	}
 	for (n = op->node; n != NULL && n->parent != NULL; n = n->parent) {
 		if (n->seg == NULL)
 			continue;
@@ -136,6 +255,26 @@ op_resource(const struct disc_op *op, char *out, size_t outsz)
 			return;
 	}
 	(void)snprintf(out, outsz, "Resource");
+}
+
+/*
+ * What an action other than a read answers is its result, not the
+ * resource (POST /pet/{id}/uploadImage gives UploadImageResult); when
+ * it is the resource after all, the heavier names of its family win.
+ */
+static void
+action_result(const struct disc_op *op, char *out, size_t outsz)
+{
+	const struct disc_node	*n = op->node;
+	char			 camel[HINT_MAX];
+
+	if (strcmp(op->method, "GET") == 0 || n == NULL ||
+	    n->parent == NULL || n->seg == NULL || n->seg[0] == '\0' ||
+	    n->param != NULL || plural_noun(n->seg))
+		return;
+	disc_camel(n->seg, camel, sizeof(camel), 1);
+	if (camel[0] != '\0')
+		(void)snprintf(out, outsz, "%.*sResult", HINT_MAX - 8, camel);
 }
 
 static int
@@ -159,66 +298,92 @@ group_order(const void *a, const void *b)
 	return (ga->first < gb->first ? -1 : ga->first > gb->first);
 }
 
-/* Properties in a shape key (each ends with a comma). */
-static size_t
-key_tokens(const char *key)
+/* The fields that describe a property's content, if it has any. */
+static const struct disc_schema *
+inner(const struct disc_schema *s)
 {
-	size_t	n = 0;
-
-	for (; *key != '\0'; key++)
-		if (*key == ',')
-			n++;
-	return (n);
+	if (s->items != NULL && s->items->nprops > 0)
+		return (s->items);
+	return (s->nprops > 0 ? s : NULL);
 }
 
-static int
-key_has(const char *key, const char *tok, size_t toklen)
+static unsigned
+broad(const struct disc_schema *s)
 {
-	const char	*p = key, *end;
+	unsigned	t = s->types & ~DISC_T_NULL;
 
-	while (*p != '\0') {
-		end = strchr(p, ',');
-		if (end == NULL)
-			return (0);
-		if ((size_t)(end - p) == toklen && memcmp(p, tok, toklen) == 0)
-			return (1);
-		p = end + 1;
+	return ((t & DISC_T_NUM) ? (t & ~DISC_T_INT) : t);
+}
+
+static const struct disc_prop *
+find_prop(const struct disc_schema *s, const char *name)
+{
+	size_t	lo = 0, hi = s->nprops, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strcmp(s->props[mid].name, name)) == 0)
+			return (&s->props[mid]);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return (0);
+	return (NULL);
+}
+
+/* At least half the fields of the smaller object are in the other. */
+static int
+names_alike(const struct disc_schema *a, const struct disc_schema *b)
+{
+	size_t	i, both = 0, small;
+
+	for (i = 0; i < a->nprops; i++)
+		if (find_prop(b, a->props[i].name) != NULL)
+			both++;
+	small = a->nprops < b->nprops ? a->nprops : b->nprops;
+	return (both * 2 >= small);
 }
 
 /*
  * One resource seen with and without its optional fields: every
- * property of the smaller shape is in the larger, and the smaller has
- * at least two thirds of the larger's.  Category {id, name} is not a
- * partial Pet; a Pet sample without its id is.
+ * property of the smaller shape is in the larger with the same broad
+ * type and alike contents, and the smaller has at least two thirds of
+ * the larger's properties.  Category {id, name} is not a partial Pet;
+ * a Pet sample without its id is; a page of orders is not a page of
+ * customers.
  */
 static int
-same_resource(const char *a, const char *b)
+same_resource(const struct disc_schema *a, const struct disc_schema *b)
 {
-	const char	*small = a, *big = b, *p, *end;
-	size_t		 ns = key_tokens(a), nb = key_tokens(b), t;
+	const struct disc_schema	*small = a, *big = b, *ia, *ib;
+	const struct disc_prop		*p;
+	size_t				 i;
 
-	if (ns > nb) {
+	if (a->map || b->map)
+		return (0);
+	if (a->nprops > b->nprops) {
 		small = b;
 		big = a;
-		t = ns;
-		ns = nb;
-		nb = t;
 	}
-	if (ns * 3 < nb * 2)
+	if (small->nprops * 3 < big->nprops * 2)
 		return (0);
-	for (p = small; *p != '\0'; p = end + 1) {
-		if ((end = strchr(p, ',')) == NULL)
-			break;
-		if (!key_has(big, p, (size_t)(end - p)))
+	for (i = 0; i < small->nprops; i++) {
+		if ((p = find_prop(big, small->props[i].name)) == NULL ||
+		    broad(p->s) != broad(small->props[i].s))
+			return (0);
+		ia = inner(small->props[i].s);
+		ib = inner(p->s);
+		if (ia != NULL && ib != NULL && !names_alike(ia, ib))
 			return (0);
 	}
 	return (1);
 }
 
 static int
-comp_by_key(const struct disc_engine *e, const char *key)
+comp_for(const struct disc_engine *e, const struct disc_schema *s,
+    const char *key)
 {
 	size_t	i;
 
@@ -226,7 +391,7 @@ comp_by_key(const struct disc_engine *e, const char *key)
 		if (strcmp(e->comps[i].key, key) == 0)
 			return ((int)i);
 	for (i = 0; i < e->ncomps; i++)
-		if (same_resource(e->comps[i].key, key))
+		if (same_resource(e->comps[i].s, s))
 			return ((int)i);
 	return (-1);
 }
@@ -241,7 +406,7 @@ link_nested(struct disc_engine *e, struct disc_schema *s, int depth)
 	if (s == NULL || depth > DISC_DEPTH_MAX)
 		return;
 	if (depth > 0 && (key = disc_shape_key(s)) != NULL) {
-		s->comp = comp_by_key(e, key);
+		s->comp = comp_for(e, s, key);
 		free(key);
 	}
 	for (i = 0; i < s->nprops; i++)
@@ -291,21 +456,31 @@ disc_comp_lift(struct disc_engine *e)
 	struct group	*g = NULL;
 	struct disc_op	*op;
 	size_t		*rep = NULL, i, j, k, a, ng = 0, ncomp = 0, r;
-	char		 res[HINT_MAX], base[HINT_MAX + 8], name[HINT_MAX + 24];
+	char		 res[HINT_MAX], sent[HINT_MAX], base[HINT_MAX + 8];
+	char		 name[HINT_MAX + 24];
 	int		 rc = -1, clash, n;
 
 	disc_comp_free(e);
 	for (i = 0; i < e->nops; i++) {
 		op = e->ops[i];
 		op_resource(op, res, sizeof(res));
+		action_result(op, res, sizeof(res));
+		/* What is sent is named apart from what comes back. */
+		(void)snprintf(sent, sizeof(sent), "%.*s%s", HINT_MAX - 8,
+		    res, strcmp(op->method, "POST") == 0 ? "Create" :
+		    strcmp(op->method, "PUT") == 0 ||
+		    strcmp(op->method, "PATCH") == 0 ? "Update" : "Request");
 		for (j = 0; j < op->nreq; j++)
 			if (op->req[j].kind == DISC_MK_JSON)
-				walk(&o, op->req[j].schema, res, 1, 1, 0);
+				walk(&o, op->req[j].schema, sent, 1, 1, 0);
+		/* What GET answers is the resource's own picture. */
 		for (j = 0; j < op->nst; j++)
 			for (k = 0; k < op->st[j].nmedia; k++)
 				walk(&o, op->st[j].media[k].schema,
 				    op->st[j].code >= 400 ? "Error" : res,
-				    op->st[j].code >= 400 ? 3 : 1, 1, 0);
+				    op->st[j].code >= 400 ? 3 :
+				    strcmp(op->method, "GET") == 0 ? 4 : 2,
+				    1, 0);
 	}
 	if (o.err)
 		goto done;
@@ -342,8 +517,8 @@ disc_comp_lift(struct disc_engine *e)
 	for (i = 0; i < ng; i++) {
 		rep[i] = i;
 		for (j = 0; j < i; j++)
-			if (rep[j] == j && same_resource(o.v[g[i].first].key,
-			    o.v[g[j].first].key)) {
+			if (rep[j] == j && same_resource(o.v[g[i].first].s,
+			    o.v[g[j].first].s)) {
 				rep[i] = j;
 				break;
 			}

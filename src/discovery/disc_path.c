@@ -971,16 +971,18 @@ seg_order(const void *a, const void *b)
  * Marks them in `fold` and returns how many.
  *
  * Words are clustered: a word joins a cluster when it behaves like a
- * member (alike() > 0) and contradicts none.  A cluster is a parameter
- * when it is big enough: three words when most look like data (digits,
- * dashes, dots) or were called only once or twice each, as values are
- * and endpoints are not; six otherwise; eight, most with digits, at the
- * first segment, where APIs rarely put a variable.  Words with no evidence either way (a name
- * only ever deleted, say) then join a parameter cluster when they look
- * like data too, or when some method answered them with a status it
- * also gave a member; camelCase words (actions such as findByStatus)
- * need real evidence.
- * File names sharing an extension form a cluster of their own.
+ * member (alike() > 0) and contradicts none.  Sparse clusters of
+ * data-looking words that nothing contradicts are joined.  A cluster is
+ * a parameter when it is big enough: three words when most look like
+ * data (digits, punctuation) or were called only once or twice each, as
+ * values are and endpoints are not; six otherwise; two under a plural
+ * word when they share a sub-resource; eight, most with digits, at the
+ * first segment, where APIs rarely put a variable.  Words with no
+ * evidence either way (a name only ever deleted, say) then join a
+ * parameter cluster when they look like data too, or when some method
+ * answered them with a status it also gave a member; camelCase words
+ * (actions such as findByStatus) need real evidence.  File names
+ * sharing an extension form a cluster of their own.
  */
 static size_t
 choose_fold(const struct disc_node *n, struct disc_node **kids, size_t k,

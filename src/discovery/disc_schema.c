@@ -508,10 +508,29 @@ disc_json_leaves(json_t *v, size_t cap)
 }
 
 /*
- * The identity of an object shape: its property names and the broad
- * type of each.  Objects with equal keys are candidates for one shared
- * component.  NULL when the node is no plain object of two or more
- * properties.
+ * The names one level inside a property (its own fields, or its list
+ * items' fields), as a hash: {data: [Customer]} and {data: [Order]} are
+ * different shapes.
+ */
+static unsigned
+nested_names(const struct disc_schema *s)
+{
+	uint64_t	h = 0;
+	size_t		i;
+
+	if (s->items != NULL && s->items->nprops > 0)
+		s = s->items;
+	for (i = 0; i < s->nprops; i++)
+		h = disc_hash_mix(h, disc_hash(s->props[i].name,
+		    strlen(s->props[i].name)));
+	return ((unsigned)(h & 0xffffffffu));
+}
+
+/*
+ * The identity of an object shape: its property names, the broad type
+ * of each and the names one level inside.  Objects with equal keys are
+ * candidates for one shared component.  NULL when the node is no plain
+ * object of two or more properties.
  */
 char *
 disc_shape_key(const struct disc_schema *s)
@@ -526,7 +545,8 @@ disc_shape_key(const struct disc_schema *s)
 		t = s->props[i].s->types & ~DISC_T_NULL;
 		if (t & DISC_T_NUM)
 			t = (t & ~DISC_T_INT);
-		disc_buf_fmt(&b, "%s:%x,", s->props[i].name, t);
+		disc_buf_fmt(&b, "%s:%x:%08x,", s->props[i].name, t,
+		    nested_names(s->props[i].s));
 	}
 	return (disc_buf_finish(&b));
 }
