@@ -28,6 +28,7 @@
 #include <kore/hooks.h>
 
 #include "ai.h"
+#include "alerts.h"
 #include "api.h"
 #include "app.h"
 #include "db.h"
@@ -36,6 +37,7 @@
 #include "jobs.h"
 #include "capture.h"
 #include "log.h"
+#include "mail.h"
 #include "payments.h"
 #include "metrics.h"
 #include "proxy.h"
@@ -67,6 +69,10 @@ KORE_SECCOMP_FILTER("apiscribe",
 	KORE_SYSCALL_ALLOW(rseq),
 	KORE_SYSCALL_ALLOW(mremap),
 	KORE_SYSCALL_ALLOW(rename),
+	/* libzip sets the mode of the archive it writes (exports). */
+	KORE_SYSCALL_ALLOW(chmod),
+	KORE_SYSCALL_ALLOW(fchmod),
+	KORE_SYSCALL_ALLOW(umask),
 	KORE_SYSCALL_ALLOW(fsync),
 	KORE_SYSCALL_ALLOW(fdatasync),
 	KORE_SYSCALL_ALLOW(ftruncate),
@@ -393,6 +399,8 @@ kore_worker_configure(void)
 	proxy_init();
 	docs_init();
 	jobs_init();
+	alerts_init();
+	mail_init();
 	kore_timer_add(app_housekeeping, 60 * 1000, NULL, 0);
 }
 

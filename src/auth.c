@@ -22,6 +22,7 @@
 #include "api.h"
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "secret.h"
 #include "validate.h"
 
@@ -306,6 +307,7 @@ auth_login_looked_up(struct api_ctx *c)
 		    "sign-ins; try again in %s seconds",
 		    retry != NULL ? retry : "60");
 		log_msg(LOG_LVL_WARN, "auth.throttled", c->rid, c->ip);
+		metrics_login(METRICS_LOGIN_THROTTLED);
 		return;
 	}
 
@@ -339,6 +341,7 @@ auth_login_checked(struct api_ctx *c)
 	if (!w->ok || w->user_id[0] == '\0') {
 		reason = w->user_id[0] == '\0' ? "unknown account" :
 		    "wrong password";
+		metrics_login(METRICS_LOGIN_FAILED);
 		(void)snprintf(window, sizeof(window), "%d",
 		    app_cfg.login_window);
 		api_query(c, auth_login_refused,
@@ -376,6 +379,7 @@ auth_login_done(struct api_ctx *c)
 {
 	if (!api_db_ok(c))
 		return;
+	metrics_login(METRICS_LOGIN_OK);
 	auth_signed_in(c, api_task_arg(c), 200, "user.login");
 }
 

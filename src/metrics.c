@@ -70,6 +70,30 @@ metrics_proxy_done(uint64_t ms, int status)
 	metrics_hist_add(&metrics->proxy_latency, ms);
 }
 
+/* One sign-in attempt; see METRICS_LOGIN_*. */
+void
+metrics_login(int outcome)
+{
+	if (metrics == NULL)
+		return;
+	if (outcome == METRICS_LOGIN_OK)
+		metrics_add(&metrics->logins_ok, 1);
+	else if (outcome == METRICS_LOGIN_THROTTLED)
+		metrics_add(&metrics->logins_throttled, 1);
+	else
+		metrics_add(&metrics->logins_failed, 1);
+}
+
+/* One HTTP request to the language model, from any thread. */
+void
+metrics_ai_request(int ok)
+{
+	if (metrics == NULL)
+		return;
+	metrics_add(ok ? &metrics->ai_requests_ok :
+	    &metrics->ai_requests_failed, 1);
+}
+
 double
 metrics_hist_quantile(const struct metrics_hist *h, double q)
 {
