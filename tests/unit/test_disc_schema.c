@@ -293,6 +293,79 @@ error_bodies_share_an_error_component(void **state)
 	disc_free(e);
 }
 
+static json_t *
+component(json_t *doc, const char *name)
+{
+	return (json_object_get(json_object_get(json_object_get(doc,
+	    "components"), "schemas"), name));
+}
+
+static void
+a_resource_with_optional_fields_is_one_component(void **state)
+{
+	struct disc_engine	*e = disc_new();
+	json_t			*doc, *pet;
+
+	(void)state;
+	t_call(e, "GET", "/pets/1", NULL, 200,
+	    "{\"id\":1,\"name\":\"a\",\"tag\":\"x\"}");
+	t_call(e, "GET", "/pets/2", NULL, 200,
+	    "{\"id\":2,\"name\":\"b\",\"tag\":\"y\",\"age\":3}");
+	t_call(e, "GET", "/pets", NULL, 200,
+	    "[{\"id\":3,\"name\":\"c\",\"tag\":\"z\"}]");
+	doc = t_doc(e);
+	pet = component(doc, "Pet");
+	assert_non_null(pet);
+	assert_null(component(doc, "Pet2"));
+	assert_non_null(json_object_get(json_object_get(pet, "properties"),
+	    "age"));
+	assert_false(t_has_string(json_object_get(pet, "required"), "age"));
+	json_decref(doc);
+	disc_free(e);
+}
+
+static void
+pages_of_different_resources_are_different_lists(void **state)
+{
+	struct disc_engine	*e = disc_new();
+	json_t			*doc;
+
+	(void)state;
+	t_call(e, "GET", "/users", NULL, 200, "{\"data\":[{\"id\":1,"
+	    "\"email\":\"a@b.io\"}],\"meta\":{\"total\":1}}");
+	t_call(e, "GET", "/users/1", NULL, 200,
+	    "{\"id\":1,\"email\":\"a@b.io\"}");
+	t_call(e, "GET", "/orders", NULL, 200, "{\"data\":[{\"sku\":\"a\","
+	    "\"qty\":1}],\"meta\":{\"total\":1}}");
+	t_call(e, "GET", "/orders/1", NULL, 200,
+	    "{\"sku\":\"a\",\"qty\":1}");
+	doc = t_doc(e);
+	assert_non_null(component(doc, "UserList"));
+	assert_non_null(component(doc, "OrderList"));
+	assert_non_null(component(doc, "User"));
+	assert_non_null(component(doc, "Order"));
+	json_decref(doc);
+	disc_free(e);
+}
+
+static void
+request_bodies_are_named_for_what_they_do(void **state)
+{
+	struct disc_engine	*e = disc_new();
+	json_t			*doc;
+
+	(void)state;
+	t_call_req(e, "POST", "/users", "{}", "application/json",
+	    "{\"email\":\"a@b.io\",\"password\":\"x\"}", 201);
+	t_call_req(e, "PATCH", "/users/7", "{}", "application/json",
+	    "{\"nick\":\"n\",\"bio\":\"b\"}", 200);
+	doc = t_doc(e);
+	assert_non_null(component(doc, "UserCreate"));
+	assert_non_null(component(doc, "UserUpdate"));
+	json_decref(doc);
+	disc_free(e);
+}
+
 int
 main(void)
 {
@@ -314,6 +387,11 @@ main(void)
 		cmocka_unit_test(
 		    repeated_shapes_are_lifted_into_named_components),
 		cmocka_unit_test(error_bodies_share_an_error_component),
+		cmocka_unit_test(
+		    a_resource_with_optional_fields_is_one_component),
+		cmocka_unit_test(
+		    pages_of_different_resources_are_different_lists),
+		cmocka_unit_test(request_bodies_are_named_for_what_they_do),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
