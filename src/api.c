@@ -671,7 +671,7 @@ api_body(struct api_ctx *c)
 	json_error_t		 err;
 	char			*buf;
 	ssize_t			 n;
-	size_t			 off;
+	size_t			 off, total;
 
 	if (!http_request_header(req, "content-type", &type) ||
 	    strncasecmp(type, "application/json", 16) != 0 ||
@@ -694,10 +694,11 @@ api_body(struct api_ctx *c)
 		api_error(c, 500, "INTERNAL", "out of memory");
 		return (-1);
 	}
+	/* http_body_read() counts http_body_length down as it reads. */
+	total = req->http_body_length;
 	off = 0;
-	while (off < req->http_body_length) {
-		n = http_body_read(req, buf + off,
-		    req->http_body_length - off);
+	while (off < total) {
+		n = http_body_read(req, buf + off, total - off);
 		if (n <= 0)
 			break;
 		off += (size_t)n;

@@ -109,6 +109,7 @@ struct proxy_req {
 	int			 curl_live;
 	char			*body;
 	size_t			 body_len;
+	size_t			 body_total;	/* as announced */
 	int			 body_owned;
 	struct rbuf		 resp;
 	struct rbuf		 head;
@@ -215,6 +216,7 @@ proxy_req_new(struct http_request *req)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return (NULL);
 	p->req = req;
+	p->body_total = req->http_body_length;
 	p->started = kore_time_ms();
 	(void)gettimeofday(&tv, NULL);
 	p->ts_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
@@ -377,7 +379,7 @@ proxy_forward(struct proxy_req *p)
 	size_t			 len;
 	char			 msg[128];
 
-	if (req->http_body_length > app_cfg.proxy_body_max) {
+	if (p->body_total > app_cfg.proxy_body_max) {
 		(void)snprintf(msg, sizeof(msg), "the request body is larger "
 		    "than this proxy accepts (%zu bytes)",
 		    app_cfg.proxy_body_max);
@@ -476,13 +478,13 @@ proxy_read_body(struct proxy_req *p)
 		return (0);
 	}
 
-	if ((p->body = malloc(req->http_body_length)) == NULL)
+	/* http_body_read() counts http_body_length down as it reads. */
+	if ((p->body = malloc(p->body_total)) == NULL)
 		return (-1);
 	p->body_owned = 1;
 	off = 0;
-	while (off < req->http_body_length) {
-		n = http_body_read(req, p->body + off,
-		    req->http_body_length - off);
+	while (off < p->body_total) {
+		n = http_body_read(req, p->body + off, p->body_total - off);
 		if (n <= 0)
 			return (-1);
 		off += (size_t)n;
@@ -1084,7 +1086,7 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 	c.resp_body_len = rs_len;
 	c.resp_type = rs_type;
 	c.duration_ms = (int)(kore_time_ms() - p->started);
-	c.req_size = (int64_t)req->http_body_length;
+	c.req_size = (int64_t)p->body_total;
 	c.resp_size = (int64_t)p->resp.len;
 	c.redacted = p->redacted;
 	c.error = error;

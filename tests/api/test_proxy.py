@@ -212,11 +212,15 @@ def test_body_over_the_limit_is_413_and_captured(spawn, fakes, db):
     assert r.status_code == 200
 
 
-def test_large_bodies_within_the_limit_pass(server, ep):
+def test_large_bodies_within_the_limit_pass(server, ep, user):
     blob = os.urandom(5 * 1024 * 1024)
     r = proxy(server, ep, "/echo", method="PUT", data=blob)
     assert r.status_code == 200
     assert r.json()["bodyLength"] == len(blob)
+    assert base64.b64decode(r.json()["body"]) == blob
+    # Kore spooled this body to disk; its size is still the real one.
+    c = calls(user, ep, 1)[0]
+    assert c["requestSize"] == len(blob) and c["requestTruncated"]
     r = proxy(server, ep, "/large/%d" % (3 * 1024 * 1024))
     assert r.status_code == 200 and len(r.content) == 3 * 1024 * 1024
 
