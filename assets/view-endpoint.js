@@ -187,7 +187,11 @@ export default async function endpointView(root, ctx) {
 			jobErr = jobErr || err;
 		}
 		renderJob(job, jobErr);
-		if (ep.status === "PROCESSING")
+		// The endpoint can leave PROCESSING a moment before the job
+		// row says it finished: follow both until both are done.
+		const running = job && ["waiting", "active", "delayed"]
+		    .includes(job.state);
+		if (ep.status === "PROCESSING" || running)
 			later(watchJob, JOB_MS);
 	}
 
