@@ -33,7 +33,7 @@
 
 static int	db_send(struct db_call *);
 static int	db_advance(struct db_call *);
-static void	db_take_error(struct db_call *);
+static int	db_take_error(struct db_call *);
 static void	db_sql_cb(struct kore_pgsql *, void *);
 static void	db_run_finished(void *, u_int64_t);
 
@@ -243,7 +243,8 @@ db_send(struct db_call *c)
 	return (0);
 }
 
-static void
+/* Keeps the error; returns 1 when the connection itself was broken. */
+static int
 db_take_error(struct db_call *c)
 {
 	struct pgsql_conn	*conn;
@@ -269,8 +270,11 @@ db_take_error(struct db_call *c)
 
 	/* A connection PostgreSQL has closed must not go back to the pool. */
 	conn = c->sql.conn;
-	if (conn != NULL && PQstatus(conn->db) == CONNECTION_BAD)
+	if (conn != NULL && PQstatus(conn->db) == CONNECTION_BAD) {
 		kore_pgsql_handle(conn, 1);
+		return (1);
+	}
+	return (0);
 }
 
 /*
@@ -317,7 +321,24 @@ db_advance(struct db_call *c)
 	}
 
 failed:
-	db_take_error(c);
+	/*
+	 * A pooled connection that PostgreSQL closed (a restart) fails the
+	 * first query sent on it before the server ever saw it: send the
+	 * query once more on a fresh connection.
+	 */
+	if (db_take_error(c) && !c->retried) {
+		c->retried = 1;
+		free(c->error);
+		c->error = NULL;
+		c->sqlstate[0] = '\0';
+		kore_pgsql_cleanup(&c->sql);
+		kore_pgsql_init(&c->sql);
+		if (c->req != NULL)
+			kore_pgsql_bind_request(&c->sql, c->req);
+		else
+			kore_pgsql_bind_callback(&c->sql, db_sql_cb, c);
+		return (db_advance(c));
+	}
 	if (c->res != NULL) {
 		PQclear(c->res);
 		c->res = NULL;

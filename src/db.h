@@ -30,6 +30,7 @@ typedef void	(*db_done_cb)(struct db_call *, void *);
 struct db_call {
 	struct kore_pgsql	 sql;
 	int			 state;
+	int			 retried;
 
 	const char		*query;
 	int			 nparams;
