@@ -30,12 +30,13 @@
 #define DISC_VALS_MAX		12	/* distinct values kept per field */
 #define DISC_VAL_LEN_MAX	64	/* longest value kept for enums */
 #define DISC_KIDS_MAX		256	/* literal children before collapsing */
+#define DISC_NODES_MAX		4096	/* path nodes before branches fold */
 #define DISC_BODY_PARSE_MAX	(8 * 1024 * 1024)
 #define DISC_EXAMPLE_MAX	(16 * 1024)
 #define DISC_STATUSES_MAX	64
 #define DISC_MEDIA_MAX		8
 #define DISC_SCHEMES_MAX	16
-#define DISC_OPS_MAX		4096
+#define DISC_OPS_MAX		16384
 #define DISC_METHOD_MAX		15
 
 /* JSON types seen at one place, as a mask. */
@@ -233,6 +234,7 @@ struct disc_engine {
 	size_t			 used;
 	size_t			 rejected;
 	size_t			 nops_total;
+	size_t			 nnodes;
 
 	struct disc_scheme	 schemes[DISC_SCHEMES_MAX];
 	size_t			 nschemes;

@@ -385,14 +385,31 @@ fold_kid(struct disc_engine *e, struct disc_node *n, size_t i)
 	return (rc);
 }
 
+static size_t
+count_nodes(const struct disc_node *n)
+{
+	size_t	i, c = 1;
+
+	for (i = 0; i < n->nkids; i++)
+		c += count_nodes(n->kids[i]);
+	if (n->param != NULL)
+		c += count_nodes(n->param);
+	return (c);
+}
+
+/* Fold every word of `n` into its parameter, keeping the node count. */
 static int
 fold_literals(struct disc_engine *e, struct disc_node *n)
 {
+	size_t	before = count_nodes(n), after;
 	int	rc = 0;
 
 	while (n->nkids > 0)
 		if (fold_kid(e, n, n->nkids - 1) == -1)
 			rc = -1;
+	after = count_nodes(n);
+	if (before > after && e->nnodes >= before - after)
+		e->nnodes -= before - after;
 	return (rc);
 }
 
@@ -420,9 +437,11 @@ disc_path_insert(struct disc_engine *e, const char *path)
 			goto fail;
 		cls = disc_classify_segment(seg);
 		if (cls != DISC_SEG_WORD) {
-			if (n->param == NULL &&
-			    (n->param = disc_node_new(NULL, n)) == NULL)
-				goto fail;
+			if (n->param == NULL) {
+				if ((n->param = disc_node_new(NULL, n)) == NULL)
+					goto fail;
+				e->nnodes++;
+			}
 			if (param_value_add(n->param, seg, cls) == -1)
 				goto fail;
 			n = n->param;
@@ -443,8 +462,14 @@ disc_path_insert(struct disc_engine *e, const char *path)
 				disc_node_free(kid);
 				goto fail;
 			}
-			if (n->nkids > DISC_KIDS_MAX) {
-				/* The new word is folded with the others. */
+			e->nnodes++;
+			/*
+			 * Too many words under one node, or too many nodes in
+			 * all while this one branches: its words are data.
+			 * The new word is folded with the others.
+			 */
+			if (n->nkids > DISC_KIDS_MAX ||
+			    (e->nnodes > DISC_NODES_MAX && n->nkids > 2)) {
 				if (fold_literals(e, n) == -1)
 					goto fail;
 				n = n->param;

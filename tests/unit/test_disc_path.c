@@ -235,6 +235,31 @@ endless_distinct_words_fold_into_one_parameter(void **state)
 }
 
 static void
+nested_data_words_never_crowd_out_calls(void **state)
+{
+	struct disc_engine	*e = disc_new();
+	json_t			*doc;
+	char			 path[96];
+	unsigned		 i, x = 12345;
+
+	(void)state;
+	/* 200 owners with ever new repository names under each. */
+	for (i = 0; i < 30000; i++) {
+		x = x * 1103515245u + 12345u;
+		snprintf(path, sizeof(path), "/repos/owner%u/proj%u/issues",
+		    i % 200, (x >> 8) % 5000);
+		assert_int_equal(t_call(e, "GET", path, NULL, 200,
+		    "{\"n\":1,\"t\":\"x\"}"), 0);
+	}
+	assert_int_equal(disc_calls_used(e), 30000);
+	doc = t_doc(e);
+	assert_non_null(t_op(doc, "/repos/{repoName}/{repoName2}/issues",
+	    "get"));
+	json_decref(doc);
+	disc_free(e);
+}
+
+static void
 root_path_is_a_template(void **state)
 {
 	struct disc_engine	*e = disc_new();
@@ -269,6 +294,7 @@ main(void)
 		cmocka_unit_test(every_template_parameter_is_declared_in_path),
 		cmocka_unit_test(
 		    endless_distinct_words_fold_into_one_parameter),
+		cmocka_unit_test(nested_data_words_never_crowd_out_calls),
 		cmocka_unit_test(root_path_is_a_template),
 	};
 
