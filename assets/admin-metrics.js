@@ -4,7 +4,9 @@
 
 import { api } from "/assets/api.js";
 import { timeChart, barChart } from "/assets/charts.js";
-import { h, replace, loading, errorBox, num } from "/assets/ui.js";
+import {
+	h, replace, loading, errorBox, num, dateTime,
+} from "/assets/ui.js";
 
 function words(key) {
 	return key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/[_.]/g, " ")
@@ -26,6 +28,8 @@ function figure(key, v, parentKey) {
 		shown = "—";
 	else if (isRate(key) || /rates$/i.test(parentKey || ""))
 		shown = `${(v * 100).toFixed(1)}%`;
+	else if (/At$/.test(key) && v > 1e9)
+		shown = dateTime(new Date(v * 1000).toISOString());
 	else
 		shown = Number.isInteger(v) ? num(v) : v.toFixed(2);
 	return h("div.card.stat", h("span.stat-value", shown),
@@ -43,9 +47,20 @@ function section(title, obj, out, key) {
 	const blocks = [];
 	const nested = [];
 	for (const [k, v] of Object.entries(obj || {})) {
+		const rates = /rates$/i.test(k);
 		if (typeof v === "number" || (v === null && (isRate(k) ||
 		    /rates$/i.test(key || ""))))
 			figures.push(figure(k, v, key));
+		else if (isCounts(v) && !rates) {
+			// Counts as bars; rates beside them as percentages.
+			const counts = Object.entries(v).filter(([n]) => !isRate(n));
+			for (const [n, x] of Object.entries(v).filter(([n]) =>
+			    isRate(n)))
+				figures.push(figure(`${words(k)} ${words(n)}`, x));
+			blocks.push(h("div.card", h("h3", words(k)),
+			    barChart(counts.map(([label, value]) => ({ label, value })),
+				{ label: words(k) })));
+		}
 		else if (isSeries(v))
 			blocks.push(h("div.card", h("h3", words(k)),
 			    timeChart(v.map((p) => ({ t: p.t || p.day,
@@ -53,13 +68,9 @@ function section(title, obj, out, key) {
 				errors: p.errors || p.failed || 0 })),
 				{ bucket: v[0].day ? "day" : "minute",
 				label: words(k) })));
-		else if (isCounts(v))
-			blocks.push(h("div.card", h("h3", words(k)),
-			    barChart(Object.entries(v).map(([label, value]) =>
-				({ label, value })), { label: words(k) })));
 		else if (v && typeof v === "object" && !Array.isArray(v))
-			section(title ? `${title} · ${words(k)}` : words(k), v,
-			    nested, k);
+			section(!title || title === "database" ? words(k) :
+			    `${title} · ${words(k)}`, v, nested, k);
 	}
 	if (figures.length || blocks.length)
 		out.push(h("section", { style: "margin-bottom:1.5rem" },

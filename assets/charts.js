@@ -106,8 +106,9 @@ export function timeChart(points, { bucket = "minute", label = "Calls",
 	    h("div.chart-legend",
 		h("span", h("span.swatch", { style: "background:var(--chart-1)" }),
 		    label),
-		h("span", h("span.swatch", { style: "background:var(--chart-2)" }),
-		    errorLabel)));
+		errs > 0 || errorLabel !== "Errors" ? h("span",
+		    h("span.swatch", { style: "background:var(--chart-2)" }),
+		    errorLabel) : null));
 }
 
 // rows: [{label, value, display?, color?}]

@@ -441,6 +441,24 @@ test("admin adjusts a user's credits", async (t) => {
 	expect(r.json && r.json.balance === 140,
 	    `the user's balance is 140: ${r.text}`);
 	await t.shot("readme-admin");
+
+	// The adjustment is in the audit log, found by its target.
+	await page.goto(`${base}/admin/audit`);
+	await page.locator("#audit-target").fill(other.user.id);
+	await page.getByRole("button", { name: "Filter" }).click();
+	await page.locator(".audit tbody tr", { hasText: "admin_adjust" })
+	    .first().waitFor();
+
+	// The other tabs show their data, not an error.
+	for (const [tab, ready] of [["endpoints", "table, .state-empty"],
+	    ["payments", "table, .state-empty"],
+	    ["queue", ".stat-value"], ["metrics", "svg.chart"]]) {
+		await page.goto(`${base}/admin/${tab}`);
+		await page.locator(`#admin-panel :is(${ready})`).first().waitFor();
+		expect(await page.locator("#admin-panel .alert-error").count() ===
+		    0, `the ${tab} tab shows no error`);
+	}
+	await t.shot("readme-admin-metrics");
 });
 
 test("notifications, account and logout", async (t) => {
