@@ -57,6 +57,7 @@ struct ai_call {
 	const struct ai_hooks	*hooks;
 	struct ai_buf		 body;
 	long			 retry_after;	/* ms, -1 when absent */
+	long			 latency;	/* ms of the last request */
 	int			 stopped;
 	struct timespec		 last_beat;
 };
@@ -80,7 +81,7 @@ static int	ai_exchange(struct ai_call *, struct disc_engine *,
 static long	ai_post(struct ai_call *, const char *, char *, size_t);
 static int	ai_wait(struct ai_call *, long);
 static int	ai_admit(struct ai_call *);
-static void	ai_record(int, long, long, const char *);
+static void	ai_record(struct ai_call *, int, long, const char *);
 static size_t	ai_write_cb(char *, size_t, size_t, void *);
 static size_t	ai_header_cb(char *, size_t, size_t, void *);
 static int	ai_progress_cb(void *, curl_off_t, curl_off_t, curl_off_t,
@@ -221,13 +222,13 @@ ai_exchange(struct ai_call *call, struct disc_engine *e, const char *req,
 		if (status == 200) {
 			if (aimsg_apply(e, call->body.data, call->body.len,
 			    info, cause, sizeof(cause)) == 0) {
-				ai_record(1, status, -1, NULL);
+				ai_record(call, 1, status, NULL);
 				return (0);
 			}
-			ai_record(0, status, -1, cause);
+			ai_record(call, 0, status, cause);
 			retry = 1;
 		} else {
-			ai_record(0, status, -1, cause);
+			ai_record(call, 0, status, cause);
 			if (status == 0 || status == 408 || status == 429 ||
 			    status >= 500)
 				retry = 1;
@@ -279,7 +280,7 @@ ai_post(struct ai_call *call, const char *req, char *cause, size_t len)
 	struct curl_slist	*hdrs;
 	struct timespec		 t0;
 	CURLcode		 rc;
-	long			 status, ms;
+	long			 status;
 	char			 url[2048], auth[512], msg[160];
 	CURL			*c = call->curl;
 
@@ -321,7 +322,7 @@ ai_post(struct ai_call *call, const char *req, char *cause, size_t len)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = curl_easy_perform(c);
-	ms = ai_ms_since(&t0);
+	call->latency = ai_ms_since(&t0);
 	curl_slist_free_all(hdrs);
 
 	status = 0;
@@ -334,11 +335,9 @@ ai_post(struct ai_call *call, const char *req, char *cause, size_t len)
 		else
 			(void)snprintf(cause, len, "%s",
 			    curl_easy_strerror(rc));
-		ai_record(-1, 0, ms, cause);
 		return (0);
 	}
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	ai_record(-1, status, ms, NULL);
 
 	if (status != 200) {
 		if (aimsg_error_text(call->body.data, call->body.len, msg,
@@ -400,38 +399,24 @@ ai_ms_since(const struct timespec *t0)
 	    (now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/*
- * Records a call for the health check: `ok` is 1 or 0 once the reply
- * has been judged, -1 while only the transport's result is known.
- */
+/* Records the outcome of a request for the health check. */
 static void
-ai_record(int ok, long status, long ms, const char *error)
+ai_record(struct ai_call *call, int ok, long status, const char *error)
 {
 	if (ai_shared == NULL)
 		return;
 	pthread_mutex_lock(&ai_shared->lock);
-	if (ok == -1) {
-		ai_shared->called = 1;
-		ai_shared->calls++;
-		ai_shared->at = time(NULL);
-		ai_shared->http_status = status;
-		ai_shared->latency_ms = ms;
-		ai_shared->ok = 0;
-		ai_shared->error[0] = '\0';
-		if (error != NULL) {
-			ai_shared->failures++;
-			(void)snprintf(ai_shared->error,
-			    sizeof(ai_shared->error), "%s", error);
-		}
-	} else {
-		ai_shared->ok = ok;
-		if (!ok) {
-			if (error != NULL && ai_shared->error[0] == '\0') {
-				ai_shared->failures++;
-				(void)snprintf(ai_shared->error,
-				    sizeof(ai_shared->error), "%s", error);
-			}
-		}
+	ai_shared->called = 1;
+	ai_shared->calls++;
+	ai_shared->at = time(NULL);
+	ai_shared->ok = ok;
+	ai_shared->http_status = status;
+	ai_shared->latency_ms = call->latency;
+	ai_shared->error[0] = '\0';
+	if (!ok) {
+		ai_shared->failures++;
+		(void)snprintf(ai_shared->error, sizeof(ai_shared->error),
+		    "%s", error != NULL ? error : "failed");
 	}
 	pthread_mutex_unlock(&ai_shared->lock);
 }

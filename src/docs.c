@@ -72,8 +72,21 @@ static void	docs_diff_done(struct api_ctx *);
 static void	docs_reply(struct api_ctx *);
 static int	docs_version_arg(struct api_ctx *, const char *, char *,
 		    size_t);
+static int	docs_diff_work(void *);
+static void	docs_diff_work_free(void *);
+
+struct docs_gen;
 
 static int	docs_run(struct jobs_job *);
+static int	docs_load(struct docs_gen *);
+static int	docs_read_calls(struct docs_gen *);
+static int	docs_publish(struct docs_gen *, const struct ai_result *);
+static int	docs_beat_hook(void *);
+static long	docs_admit_hook(void *);
+static int64_t	docs_be64(const char *);
+static int32_t	docs_be32(const char *);
+static const char *docs_text(const PGresult *, int, int);
+static long	docs_elapsed_ms(const struct docs_gen *);
 
 /* What a GET .../docs asked for, kept in c->mark between its steps. */
 #define DOCS_FMT_JSON		0
@@ -525,15 +538,6 @@ struct docs_gen {
 	struct disc_engine	*engine;
 	struct timespec		 t0;
 };
-
-static int	docs_load(struct docs_gen *);
-static int	docs_read_calls(struct docs_gen *);
-static int	docs_publish(struct docs_gen *, const struct ai_result *);
-static int	docs_beat_hook(void *);
-static long	docs_admit_hook(void *);
-static int64_t	docs_be64(const char *);
-static int32_t	docs_be32(const char *);
-static long	docs_elapsed_ms(const struct docs_gen *);
 
 static int
 docs_run(struct jobs_job *j)
