@@ -108,7 +108,8 @@ api_run(struct http_request *req, int access, int methods, api_step first)
 		n = 0;
 		allow[0] = '\0';
 		if (methods & API_GET)
-			n += snprintf(allow + n, sizeof(allow) - n, ", GET, HEAD");
+			n += snprintf(allow + n, sizeof(allow) - n,
+			    ", GET, HEAD");
 		if (methods & API_POST)
 			n += snprintf(allow + n, sizeof(allow) - n, ", POST");
 		if (methods & API_PUT)
@@ -538,30 +539,23 @@ api_task_release(struct api_ctx *c)
 static const char *
 api_code_for(int status)
 {
-	switch (status) {
-	case 400:
-		return ("BAD_REQUEST");
-	case 401:
-		return ("UNAUTHORIZED");
-	case 402:
-		return ("INSUFFICIENT_CREDITS");
-	case 403:
-		return ("FORBIDDEN");
-	case 404:
-		return ("NOT_FOUND");
-	case 409:
-		return ("CONFLICT");
-	case 413:
-		return ("TOO_LARGE");
-	case 422:
-		return ("VALIDATION_FAILED");
-	case 429:
-		return ("RATE_LIMITED");
-	case 503:
-		return ("UNAVAILABLE");
-	default:
-		return (status >= 500 ? "INTERNAL" : "ERROR");
+	static const struct {
+		int		 status;
+		const char	*code;
+	} codes[] = {
+		{ 400, "BAD_REQUEST" }, { 401, "UNAUTHORIZED" },
+		{ 402, "INSUFFICIENT_CREDITS" }, { 403, "FORBIDDEN" },
+		{ 404, "NOT_FOUND" }, { 409, "CONFLICT" },
+		{ 413, "TOO_LARGE" }, { 422, "VALIDATION_FAILED" },
+		{ 429, "RATE_LIMITED" }, { 503, "UNAVAILABLE" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		if (codes[i].status == status)
+			return (codes[i].code);
 	}
+	return (status >= 500 ? "INTERNAL" : "ERROR");
 }
 
 void

@@ -65,7 +65,7 @@ struct api_ctx {
 	char			 rid[40];
 	char			 ip[64];
 	uint64_t		 started;
-	uint64_t		 mark;		/* free for a handler to time a step */
+	uint64_t		 mark;		/* a handler's own timer */
 	int			 finished;
 	int			 status;
 
@@ -79,7 +79,7 @@ struct api_ctx {
 
 	struct db_call		 db;
 	struct api_task		*task;
-	struct kore_curl	*curl;		/* an outbound request in flight */
+	struct kore_curl	*curl;		/* outbound request in flight */
 	api_step		 next;
 
 	void			*state;

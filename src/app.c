@@ -241,7 +241,8 @@ app_line_start(const char *in, const char *p)
 }
 
 /*
- * Replaces ${NAME} and ${NAME:-default} in text outside comments. Returns a malloc'd copy
+ * Replaces ${NAME} and ${NAME:-default} in text outside comments.
+ * Returns a malloc'd copy
  * or NULL when a reference is unterminated or a name has no value and no
  * default.
  */
@@ -265,7 +266,8 @@ app_expand_env(const char *in, size_t len, size_t *outlen)
 		if (p[0] == '#' && app_line_start(in, p)) {
 			/* Comments are copied as they are. */
 			val = p;
-			if ((close = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			close = memchr(p, '\n', (size_t)(end - p));
+			if (close == NULL)
 				close = end - 1;
 			vlen = (size_t)(close - p) + 1;
 			p = close;

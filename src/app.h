@@ -36,7 +36,7 @@ struct app_config {
 	const char	*groq_api_key;
 	const char	*groq_base_url;
 	const char	*groq_model;
-	int		 groq_rpm;		/* requests a window per endpoint */
+	int		 groq_rpm;		/* requests/window/endpoint */
 	int		 groq_rate_window;	/* seconds; 60 by default */
 	int		 groq_timeout;		/* seconds per request */
 	int		 groq_max_attempts;	/* tries per prompt */
@@ -48,7 +48,7 @@ struct app_config {
 	int		 job_concurrency;	/* jobs at once per instance */
 	int		 job_max_attempts;
 	int		 job_backoff_ms;	/* first retry; doubles */
-	int		 job_lease;		/* seconds without a heartbeat */
+	int		 job_lease;		/* seconds without heartbeat */
 	int		 job_poll_ms;
 
 	const char	*stripe_secret_key;
@@ -59,7 +59,7 @@ struct app_config {
 	const char	*paypal_webhook_id;
 	const char	*paypal_api_base;
 	int		 payment_timeout;	/* seconds per provider call */
-	int		 payment_pending_max;	/* seconds before PENDING fails */
+	int		 payment_pending_max;	/* seconds a PENDING may wait */
 	int		 payment_sweep_interval;	/* seconds */
 
 	const char	*smtp_url;

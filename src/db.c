@@ -260,7 +260,8 @@ db_take_error(struct db_call *c)
 		    PG_DIAG_MESSAGE_PRIMARY);
 		state = PQresultErrorField(c->sql.result, PG_DIAG_SQLSTATE);
 		if (state != NULL)
-			(void)kore_strlcpy(c->sqlstate, state, sizeof(c->sqlstate));
+			(void)kore_strlcpy(c->sqlstate, state,
+			    sizeof(c->sqlstate));
 	}
 	if (msg == NULL)
 		msg = c->sql.error != NULL ? c->sql.error : "database error";
@@ -301,7 +302,7 @@ db_advance(struct db_call *c)
 			c->res = c->sql.result;
 			c->sql.result = NULL;
 			kore_pgsql_continue(&c->sql);
-			/* A callback-bound call was advanced by the callback. */
+			/* A callback-bound call moved on in the callback. */
 			if (c->req == NULL)
 				return (0);
 			break;

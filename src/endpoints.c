@@ -137,7 +137,8 @@ endpoints_create(struct api_ctx *c)
 	for (p = name; *p == ' '; p++)
 		;
 	if (*p == '\0') {
-		api_error(c, 422, "VALIDATION_FAILED", "name must not be empty");
+		api_error(c, 422, "VALIDATION_FAILED",
+		    "name must not be empty");
 		return;
 	}
 
@@ -287,7 +288,8 @@ endpoints_update(struct api_ctx *c)
 	    api_bool(c, "captureSecrets", &secrets) == -1)
 		return;
 	if (name != NULL && strspn(name, " ") == strlen(name)) {
-		api_error(c, 422, "VALIDATION_FAILED", "name must not be empty");
+		api_error(c, 422, "VALIDATION_FAILED",
+		    "name must not be empty");
 		return;
 	}
 	if (name == NULL && secrets == -1) {

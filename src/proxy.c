@@ -34,6 +34,7 @@
 #include <sys/time.h>
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,8 @@ static int	proxy_body(const char *, const void *, size_t, size_t,
 		    int, char **, size_t *, int *);
 static size_t	proxy_write(char *, size_t, size_t, void *);
 static size_t	proxy_strip_sid(const char *, char *, size_t);
+static int	slist_addf(struct curl_slist **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 static size_t	proxy_header(char *, size_t, size_t, void *);
 static curl_socket_t proxy_open_socket(void *, curlsocktype,
 		    struct curl_sockaddr *);
@@ -315,7 +318,8 @@ proxy_looked_up(struct proxy_req *p)
 		} else {
 			len = strlen(u->host) + strlen(u->path) + 32;
 			if ((ep->base = malloc(len)) != NULL) {
-				(void)snprintf(ep->base, len, "%s://%s%s%s:%s%s",
+				(void)snprintf(ep->base, len,
+				    "%s://%s%s%s:%s%s",
 				    u->scheme,
 				    u->host_kind == SSRF_HOST_IPV6 ? "[" : "",
 				    u->host,
@@ -562,10 +566,10 @@ proxy_req_headers(struct proxy_req *p)
 {
 	struct http_request	*req = p->req;
 	struct http_header	*hdr;
-	struct curl_slist	*list, *n;
+	struct curl_slist	*list;
 	const char		*connection, *xff, *c;
-	char			 ip[64], *line, cookies[4096];
-	int			 tls;
+	char			 ip[64], cookies[4096];
+	int			 tls, rc;
 
 	list = NULL;
 	if (!http_request_header(req, "connection", &connection))
@@ -586,60 +590,63 @@ proxy_req_headers(struct proxy_req *p)
 			xff = hdr->value;
 			continue;
 		}
-
 		if (!strcasecmp(hdr->header, "cookie")) {
 			/* Keep the API's cookies, never our session's. */
 			if (proxy_strip_sid(hdr->value, cookies,
 			    sizeof(cookies)) == 0)
 				continue;
-			if (asprintf(&line, "Cookie: %s", cookies) == -1)
-				goto fail;
-		} else if (asprintf(&line, "%s: %s", hdr->header,
-		    hdr->value) == -1) {
-			goto fail;
+			rc = slist_addf(&list, "Cookie: %s", cookies);
+		} else {
+			rc = slist_addf(&list, "%s: %s", hdr->header,
+			    hdr->value);
 		}
-		n = curl_slist_append(list, line);
-		free(line);
-		if (n == NULL)
+		if (rc == -1)
 			goto fail;
-		list = n;
 	}
 
 	(void)api_client_ip(req, ip, sizeof(ip));
 	tls = req->owner != NULL && req->owner->owner != NULL &&
 	    req->owner->owner->server->tls;
-	if (asprintf(&line, "X-Forwarded-For: %s%s%s", xff ? xff : "",
-	    xff ? ", " : "", ip) == -1)
+	if (slist_addf(&list, "X-Forwarded-For: %s%s%s", xff ? xff : "",
+	    xff ? ", " : "", ip) == -1 ||
+	    slist_addf(&list, "X-Forwarded-Proto: %s",
+	    tls ? "https" : "http") == -1 ||
+	    (req->host != NULL &&
+	    slist_addf(&list, "X-Forwarded-Host: %s", req->host) == -1))
 		goto fail;
-	n = curl_slist_append(list, line);
-	free(line);
-	if (n == NULL)
-		goto fail;
-	list = n;
-	if ((n = curl_slist_append(list, tls ? "X-Forwarded-Proto: https" :
-	    "X-Forwarded-Proto: http")) == NULL)
-		goto fail;
-	list = n;
-	if (req->host != NULL) {
-		if (asprintf(&line, "X-Forwarded-Host: %s", req->host) == -1)
-			goto fail;
-		n = curl_slist_append(list, line);
-		free(line);
-		if (n == NULL)
-			goto fail;
-		list = n;
-	}
+
 	/* curl would otherwise add its own Accept and Expect headers. */
-	if (!http_request_header(req, "accept", &c) &&
-	    (n = curl_slist_append(list, "Accept:")) != NULL)
-		list = n;
-	if ((n = curl_slist_append(list, "Expect:")) == NULL)
+	if ((!http_request_header(req, "accept", &c) &&
+	    slist_addf(&list, "Accept:") == -1) ||
+	    slist_addf(&list, "Expect:") == -1)
 		goto fail;
-	return (n);
+	return (list);
 
 fail:
 	curl_slist_free_all(list);
 	return (NULL);
+}
+
+/* Appends one formatted header line to a curl list. */
+static int
+slist_addf(struct curl_slist **list, const char *fmt, ...)
+{
+	struct curl_slist	*n;
+	va_list			 ap;
+	char			*line;
+	int			 rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (rc == -1)
+		return (-1);
+	n = curl_slist_append(*list, line);
+	free(line);
+	if (n == NULL)
+		return (-1);
+	*list = n;
+	return (0);
 }
 
 static int
@@ -722,8 +729,8 @@ proxy_finish(struct proxy_req *p)
 			    1));
 		}
 		if (p->resp.overflow) {
-			(void)snprintf(msg, sizeof(msg), "the upstream response "
-			    "is larger than %zu bytes", p->resp.max);
+			(void)snprintf(msg, sizeof(msg), "the upstream "
+			    "response is larger than %zu bytes", p->resp.max);
 			return (proxy_fail(p, 502, "UPSTREAM_TOO_LARGE", msg,
 			    1));
 		}
