@@ -133,8 +133,8 @@ BEGIN
 			outcome := 'dead';
 		ELSE
 			UPDATE jobs SET state = 'waiting', run_at = now(),
-			    locked_by = NULL, locked_at = NULL, last_error = msg,
-			    stage = 'waiting', progress = 0
+			    locked_by = NULL, locked_at = NULL,
+			    last_error = msg, stage = 'waiting', progress = 0
 			WHERE id = j.id;
 			outcome := 'recovered';
 		END IF;

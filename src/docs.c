@@ -658,7 +658,8 @@ docs_load(struct docs_gen *g)
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		rc = jobs_complete(g->job, "{\"skipped\": \"endpoint deleted\"}");
+		rc = jobs_complete(g->job,
+		    "{\"skipped\": \"endpoint deleted\"}");
 		(void)snprintf(g->job->note, sizeof(g->job->note),
 		    "{\"skipped\":\"endpoint deleted\"}");
 		return (rc);

@@ -60,7 +60,7 @@ struct jobs_queue {
 
 /* One claimed job, from its claim until its thread has finished it. */
 struct jobs_run {
-	struct kore_task	 task;		/* first: Kore hands this back */
+	struct kore_task	 task;		/* first: handed back by Kore */
 	struct jobs_job		 job;
 	jobs_fn			 fn;
 	uint64_t		 started;
@@ -68,7 +68,7 @@ struct jobs_run {
 
 	/* Filled by the thread before it finishes the task. */
 	int			 rc;
-	char			 fail[16];	/* retry, dead, lost, unrecorded */
+	char			 fail[16];	/* retry, dead, lost, ... */
 	int			 retry_in_ms;
 
 	pid_t			 tid;		/* the thread running it */
