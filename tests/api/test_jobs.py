@@ -306,3 +306,33 @@ def test_job_progress_while_running(user, db, fakes):
     assert job["finishedAt"] is None
     assert job["timings"]["runningMs"] >= 0
     wait_job(user, eid)
+
+
+def test_jobs_at_once_are_capped_per_instance(user, db, server, spawn,
+                                              fakes):
+    eids = []
+    for i in range(5):
+        eid = make_endpoint(db, user)
+        add_calls(db, eid)
+        eids.append(eid)
+    with paused(server):
+        other = spawn(WORKERS=2, JOB_CONCURRENCY=3)
+        on(user, other)
+        groq_mode(fakes, mode="slow", delay=1.5)
+        jobs = [generate(user, eid) for eid in eids]
+        most = 0
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            row = db.one("SELECT count(*) FILTER (WHERE state = 'active') "
+                         "AS active, count(*) FILTER (WHERE state = "
+                         "'completed') AS done FROM jobs "
+                         "WHERE id = ANY(%s)", jobs)
+            most = max(most, row["active"])
+            if row["done"] == len(jobs):
+                break
+            time.sleep(0.05)
+        assert row["done"] == len(jobs)
+        assert most == 3
+        workers = db.val("SELECT count(DISTINCT locked_by) FROM jobs "
+                         "WHERE id = ANY(%s)", jobs)
+        assert workers == 2
