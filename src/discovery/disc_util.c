@@ -57,7 +57,9 @@ disc_strdup(const char *s)
 
 /*
  * Make room for `need` elements of `elsize` bytes in *p, doubling the
- * capacity so that appending one at a time stays linear.
+ * capacity so that appending one at a time stays linear.  It copies
+ * instead of calling realloc(): a large realloc() may use mremap(),
+ * which the server's seccomp filter does not allow in workers.
  */
 int
 disc_grow(void **p, size_t *cap, size_t need, size_t elsize)
@@ -73,8 +75,11 @@ disc_grow(void **p, size_t *cap, size_t need, size_t elsize)
 			return (-1);
 		ncap *= 2;
 	}
-	if ((np = realloc(*p, ncap * elsize)) == NULL)
+	if ((np = malloc(ncap * elsize)) == NULL)
 		return (-1);
+	if (*cap > 0)
+		memcpy(np, *p, *cap * elsize);
+	free(*p);
 	memset((char *)np + *cap * elsize, 0, (ncap - *cap) * elsize);
 	*p = np;
 	*cap = ncap;
