@@ -156,8 +156,8 @@ static int			alerts_min_samples;
 static const char		*alerts_email;
 
 /*
- * Per worker. Only the first worker of an instance evaluates; the
- * others read the shared state. ALERT_FOR_SECONDS and
+ * Per worker: every worker knows the rules, only the first one of an
+ * instance evaluates them; the others read the shared state. ALERT_FOR_SECONDS and
  * ALERT_WINDOW_SECONDS shorten every rule's duration and window (for
  * tests and drills); ALERT_QUEUE_DEPTH and ALERT_PROXY_LATENCY_MS move
  * those two thresholds.
@@ -168,7 +168,7 @@ alerts_init(void)
 	long		 hold, window;
 	size_t		 i;
 
-	if (metrics == NULL || worker == NULL || worker->id != 1)
+	if (metrics == NULL || worker == NULL)
 		return;
 
 	alerts_interval = (int)app_env_num("ALERT_INTERVAL_SECONDS", 15, 1,
@@ -190,6 +190,12 @@ alerts_init(void)
 		if (alerts_rules[i].source == SRC_LATENCY)
 			alerts_rules[i].threshold = (double)app_env_num(
 			    "ALERT_PROXY_LATENCY_MS", 2000, 0, 3600000);
+	}
+
+	/* Every worker shows the rules; the first one evaluates them. */
+	if (worker->id != 1)
+		return;
+	for (i = 0; i < ALERTS_NRULES; i++) {
 		alerts_state[i].since = (int64_t)time(NULL);
 		metrics->alerts[i].since = alerts_state[i].since;
 	}
@@ -540,8 +546,9 @@ alerts_flush(void)
 	    "    INSERT INTO mail_outbox (kind, to_addr, subject, body) "
 	    "    SELECT 'alert', $2, left(format('[apiscribe] %s: %s', "
 	    "        upper(state), summary), 200), "
-	    "        format(E'Alert %s is %s on %s since %s.\\n\\n%s '"
-	    "        E'(value %s, threshold %s).\\n\\nSee %s/#/admin\\n', "
+	    "        format('Alert %s is %s on %s since %s.' || chr(10) || "
+	    "        chr(10) || '%s (value %s, threshold %s).' || chr(10) || "
+	    "        chr(10) || 'See %s/#/admin' || chr(10), "
 	    "        rule, state, instance, since, summary, round("
 	    "        value::numeric, 4), threshold, rtrim($3, '/')) "
 	    "    FROM ev WHERE $2::text IS NOT NULL "

@@ -61,7 +61,8 @@ static double	metricsapi_share(uint64_t, uint64_t);
 int
 metricsapi_prometheus(struct http_request *req)
 {
-	return (api_run(req, API_PUBLIC, API_GET, metricsapi_prom_start));
+	return (api_run(req, API_PUBLIC | API_NO_LIMIT, API_GET,
+	    metricsapi_prom_start));
 }
 
 /*
