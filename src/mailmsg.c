@@ -103,7 +103,7 @@ mailmsg_b64(struct mailmsg_buf *b, const unsigned char *s, size_t n)
 
 /*
  * The Subject header. Controls become spaces; a subject with bytes
- * above 0x7f goes out as encoded words of at most 45 bytes each, cut
+ * above 0x7f goes out as encoded words of at most 42 bytes each, cut
  * between UTF-8 sequences, so no header line grows past 78 characters.
  */
 static void
@@ -133,7 +133,7 @@ mailmsg_subject(struct mailmsg_buf *b, const char *subject)
 		mailmsg_put(b, (const char *)s, len);
 	} else {
 		for (start = 0; start < len; start += n) {
-			n = len - start > 45 ? 45 : len - start;
+			n = len - start > 42 ? 42 : len - start;
 			while (start + n < len && (s[start + n] & 0xc0) == 0x80)
 				n--;
 			if (n == 0)
@@ -162,7 +162,7 @@ mailmsg_build(const char *from, const char *to, const char *subject,
 	struct mailmsg_buf	 b;
 	struct tm		 tm;
 	const char		*p, *domain, *bra;
-	char			 date[64], line[512];
+	char			 date[64], addr[256], line[512];
 	size_t			 n;
 
 	memset(&b, 0, sizeof(b));
@@ -171,19 +171,19 @@ mailmsg_build(const char *from, const char *to, const char *subject,
 	bra = strrchr(from, '<');
 	if (bra != NULL) {
 		n = strcspn(bra + 1, ">");
-		if (n >= sizeof(line) || bra[1 + n] != '>')
+		if (n >= sizeof(addr) || bra[1 + n] != '>')
 			return (NULL);
-		memcpy(line, bra + 1, n);
-		line[n] = '\0';
-	} else if (strlen(from) < sizeof(line)) {
-		(void)strcpy(line, from);
+		memcpy(addr, bra + 1, n);
+		addr[n] = '\0';
+	} else if (strlen(from) < sizeof(addr)) {
+		(void)strcpy(addr, from);
 	} else {
 		return (NULL);
 	}
-	if (!mailmsg_address_ok(line) || !mailmsg_address_ok(to) ||
+	if (!mailmsg_address_ok(addr) || !mailmsg_address_ok(to) ||
 	    strpbrk(from, "\r\n") != NULL)
 		return (NULL);
-	domain = strchr(line, '@') + 1;
+	domain = strchr(addr, '@') + 1;
 
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
