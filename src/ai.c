@@ -177,6 +177,8 @@ ai_describe(struct disc_engine *e, const char *api_name,
 		free(req);
 		if (rc != 0)
 			break;
+		if (hooks != NULL && hooks->progress != NULL)
+			hooks->progress(hooks->arg, off + used, nops);
 	}
 
 	if (rc == -2) {

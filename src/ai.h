@@ -11,6 +11,8 @@
 #ifndef AI_H
 #define AI_H
 
+#include <stddef.h>
+
 struct disc_engine;
 
 #define AI_USED		0	/* every operation went to the model */
@@ -22,6 +24,8 @@ struct ai_hooks {
 	int		(*beat)(void *);
 	/* Milliseconds before a request may go (0 now), or -1 on error. */
 	long		(*admit)(void *);
+	/* Operations sent so far of all; may be NULL. */
+	void		(*progress)(void *, size_t, size_t);
 	void		*arg;
 };
 

@@ -83,6 +83,7 @@ static int	docs_read_calls(struct docs_gen *);
 static int	docs_publish(struct docs_gen *, const struct ai_result *);
 static int	docs_beat_hook(void *);
 static long	docs_admit_hook(void *);
+static void	docs_progress_hook(void *, size_t, size_t);
 static int64_t	docs_be64(const char *);
 static int32_t	docs_be32(const char *);
 static const char *docs_text(const PGresult *, int, int);
@@ -605,6 +606,7 @@ docs_run(struct jobs_job *j)
 	}
 	hooks.beat = docs_beat_hook;
 	hooks.admit = docs_admit_hook;
+	hooks.progress = docs_progress_hook;
 	hooks.arg = &g;
 	if (ai_describe(g.engine, g.name, g.destination, &hooks, &ai) == -1) {
 		rc = JOBS_LOST;
@@ -895,6 +897,16 @@ docs_beat_hook(void *arg)
 	struct docs_gen	*g = arg;
 
 	return (jobs_beat(g->job, -1, NULL));
+}
+
+/* Describing takes the job from 65 to 95 percent. */
+static void
+docs_progress_hook(void *arg, size_t done, size_t total)
+{
+	struct docs_gen	*g = arg;
+
+	if (total > 0)
+		(void)jobs_beat(g->job, 65 + (int)(30 * done / total), NULL);
 }
 
 /* The shared per-endpoint budget of requests to the model. */

@@ -631,13 +631,12 @@ jobs_beat(struct jobs_job *j, int progress, const char *stage)
 		return (-1);
 	now = kore_time_ms();
 	changed = stage != NULL && strcmp(stage, j->stage) != 0;
-	if (!changed && now - j->last_beat < JOBS_BEAT_MIN_MS)
-		return (0);
-
 	if (progress >= 0)
 		j->progress = progress;
 	if (stage != NULL)
 		(void)kore_strlcpy(j->stage, stage, sizeof(j->stage));
+	if (!changed && now - j->last_beat < JOBS_BEAT_MIN_MS)
+		return (0);
 
 	(void)snprintf(id, sizeof(id), "%lld", (long long)j->id);
 	(void)snprintf(attempt, sizeof(attempt), "%d", j->attempt);

@@ -226,3 +226,27 @@ def test_budget_is_shared_through_the_database(db):
     assert all(0 < w <= 60000 for w in got[3:])
     assert db.val("SELECT count FROM rate_counters WHERE bucket = %s",
                   bucket) == 3
+
+
+def test_progress_moves_while_the_model_describes(user, db, fakes, solo):
+    srv = solo(GROQ_OPERATIONS_PER_PROMPT=1)
+    groq_mode(fakes, mode="slow", delay=0.8)
+    on(user, srv)
+    eid = make_endpoint(db, user)
+    add_calls(db, eid)
+    job_id = generate(user, eid)
+    seen = []
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        row = db.one("SELECT state, stage, progress FROM jobs "
+                     "WHERE id = %s", job_id)
+        if row["stage"] == "describing operations":
+            seen.append(row["progress"])
+        if row["state"] == "completed":
+            break
+        time.sleep(0.05)
+    assert row["state"] == "completed"
+    steps = sorted(set(seen))
+    assert steps == sorted(steps) and len(steps) >= 3, seen
+    assert seen == sorted(seen)
+    assert 65 <= steps[0] and steps[-1] <= 95
