@@ -115,12 +115,23 @@ field_row(struct disc_buf *b, const struct disc_engine *e,
     const struct disc_schema *s, const char *path, int required,
     const char *name)
 {
-	char	type[128];
+	char				 type[128];
+	const struct disc_schema	*ref = s;
 
 	disc_buf_str(b, "| `");
 	cell(b, path);
 	disc_buf_str(b, "` | ");
-	cell(b, type_text(e, s, type, sizeof(type)));
+	if ((ref->types & DISC_T_ARR) && ref->items != NULL)
+		ref = ref->items;
+	if (ref->comp >= 0 && (size_t)ref->comp < e->ncomps) {
+		/* Shared shapes link to their section. */
+		disc_buf_fmt(b, "%s[%s](#schema-%s)", ref == s ? "" :
+		    "array of ", e->comps[ref->comp].name,
+		    e->comps[ref->comp].name);
+		if (s->types & DISC_T_NULL)
+			disc_buf_str(b, " \\| null");
+	} else
+		cell(b, type_text(e, s, type, sizeof(type)));
 	disc_buf_str(b, required ? " | yes | " : " | no | ");
 	notes(b, s, name);
 	disc_buf_str(b, " |\n");
@@ -436,12 +447,22 @@ tag_seen(const struct disc_engine *e, size_t upto, const char *tag)
 	return (0);
 }
 
+static int
+comp_name_order(const void *a, const void *b)
+{
+	const struct disc_comp	*ca = *(const struct disc_comp *const *)a;
+	const struct disc_comp	*cb = *(const struct disc_comp *const *)b;
+
+	return (strcmp(ca->name, cb->name));
+}
+
 char *
 disc_markdown(struct disc_engine *e)
 {
-	struct disc_buf	 b = { NULL, 0, 0, 0 };
-	const char	*tag;
-	size_t		 i, j, rows;
+	struct disc_buf		  b = { NULL, 0, 0, 0 };
+	const struct disc_comp	**byname, *c;
+	const char		 *tag;
+	size_t			  i, j, rows;
 
 	if (e == NULL || !e->analysed)
 		return (NULL);
@@ -494,19 +515,25 @@ disc_markdown(struct disc_engine *e)
 				operation(&b, e, e->ops[j]);
 	}
 
-	if (e->ncomps > 0) {
+	if (e->ncomps > 0 &&
+	    (byname = calloc(e->ncomps, sizeof(*byname))) != NULL) {
+		for (i = 0; i < e->ncomps; i++)
+			byname[i] = &e->comps[i];
+		qsort(byname, e->ncomps, sizeof(*byname), comp_name_order);
 		disc_buf_str(&b, "## Schemas\n\n");
 		for (i = 0; i < e->ncomps; i++) {
+			c = byname[i];
 			disc_buf_fmt(&b, "<a id=\"schema-%s\"></a>\n\n"
-			    "### %s\n\n", e->comps[i].name, e->comps[i].name);
+			    "### %s\n\n", c->name, c->name);
 			disc_buf_fmt(&b, "Seen in %lu place%s.\n\n",
-			    e->comps[i].uses, e->comps[i].uses == 1 ? "" : "s");
+			    c->uses, c->uses == 1 ? "" : "s");
 			rows = 0;
 			disc_buf_str(&b, "| Field | Type | Required | Notes |\n"
 			    "| --- | --- | --- | --- |\n");
-			field_rows(&b, e, e->comps[i].s, "", 0, &rows);
+			field_rows(&b, e, c->s, "", 0, &rows);
 			disc_buf_str(&b, "\n");
 		}
+		free(byname);
 	}
 	return (disc_buf_finish(&b));
 }
