@@ -96,6 +96,7 @@ static struct jobs_queue	jobs_queues[JOBS_QUEUES_MAX];
 static int			jobs_nqueues;
 static char			jobs_queue_list[160];	/* "{docs,...}" */
 
+static char			jobs_worker[96];
 static pid_t			jobs_parent;
 static int			jobs_orphaned;
 static int			jobs_slots;
@@ -155,6 +156,14 @@ jobs_init(void)
 		return;
 	jobs_parent = getppid();
 
+	/*
+	 * The name on this worker's leases. The pid alone is not unique
+	 * across hosts (containers number their processes alike), and a
+	 * stopping worker releases every job under its name.
+	 */
+	(void)snprintf(jobs_worker, sizeof(jobs_worker), "%s:%08x",
+	    app_instance, arc4random());
+
 	off = 0;
 	jobs_queue_list[off++] = '{';
 	for (i = 0; i < jobs_nqueues; i++) {
@@ -186,7 +195,7 @@ jobs_teardown(void)
 		return;
 	if ((pg = jobs_pg_connect("apiscribe-jobs-release")) == NULL)
 		return;
-	params[0] = app_instance;
+	params[0] = jobs_worker;
 	res = PQexecParams(pg, "SELECT jobs_release($1)", 1, NULL, params,
 	    NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK &&
@@ -301,7 +310,7 @@ jobs_claim(void)
 	(void)snprintf(lease, sizeof(lease), "%d", app_cfg.job_lease);
 	db_call_init(&jobs_claim_db);
 	if (db_param_text(&jobs_claim_db, jobs_queue_list) == -1 ||
-	    db_param_text(&jobs_claim_db, app_instance) == -1 ||
+	    db_param_text(&jobs_claim_db, jobs_worker) == -1 ||
 	    db_param_text(&jobs_claim_db, limit) == -1 ||
 	    db_param_text(&jobs_claim_db, lease) == -1) {
 		db_call_clear(&jobs_claim_db);
@@ -398,7 +407,7 @@ jobs_start(struct db_call *c, int row)
 	    sizeof(r->job.queue));
 	r->job.attempt = (int)db_int(c, row, 3);
 	r->job.max_attempts = (int)db_int(c, row, 4);
-	r->job.worker = app_instance;
+	r->job.worker = jobs_worker;
 	if (!db_isnull(c, row, 7))
 		(void)kore_strlcpy(r->endpoint, db_value(c, row, 7),
 		    sizeof(r->endpoint));

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from conftest import error_of
-from test_docs_support import (groq_mode, groq_reset, on, paused, wait_db,
-                               wait_job)
+from test_docs_support import (groq_mode, groq_reset, on, paused, pid_of,
+                               wait_db, wait_job)
 
 
 @pytest.fixture(autouse=True)
@@ -191,7 +191,7 @@ def test_worker_killed_mid_job_another_finishes(server, spawn, user, db,
         job_id = r.json()["jobId"]
         by = wait_db(db, "SELECT locked_by FROM jobs WHERE id = %s AND "
                      "stage = 'describing operations'", job_id)
-        pid = int(by.rsplit(":", 1)[1])
+        pid = pid_of(by)
         assert pid in other.worker_pids()
         os.kill(pid, signal.SIGKILL)
         groq_reset(fakes)

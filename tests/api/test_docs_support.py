@@ -136,6 +136,11 @@ def paused(server):
                 pass
 
 
+def pid_of(locked_by):
+    """The worker's pid in a lease holder's name ("instance:pid:tag")."""
+    return int(locked_by.split(":")[1])
+
+
 def on(client, server):
     """The same signed-in client, talking to another server."""
     client.base = server.url

@@ -15,7 +15,8 @@ import pytest
 
 from test_docs_support import (add_calls, generate, groq_mode, groq_reset,
                                job_of, log_lines, make_endpoint, on,
-                               paused, unique_name, wait_db, wait_job)
+                               paused, pid_of, unique_name, wait_db,
+                               wait_job)
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +161,7 @@ def holder_pid(db, job_id):
     """The pid of the worker holding the job, from its lease."""
     by = wait_db(db, "SELECT locked_by FROM jobs WHERE id = %s "
                  "AND state = 'active'", job_id)
-    return int(by.rsplit(":", 1)[1])
+    return pid_of(by)
 
 
 def test_killed_worker_job_is_finished_by_another(user, db, server, spawn,
@@ -190,7 +191,7 @@ def test_killed_worker_job_is_finished_by_another(user, db, server, spawn,
         assert "stopped renewing its lease" in job["error"]
         finisher = db.val("SELECT locked_by FROM jobs WHERE id = %s",
                           job_id)
-        assert finisher != "apiscribe:%d" % pid
+        assert pid_of(finisher) != pid
         assert db.val("SELECT count(*) FROM documentation WHERE "
                       "endpoint_id = %s", eid) == 1
         assert db.val("SELECT status FROM endpoints WHERE id = %s",
@@ -264,8 +265,8 @@ def test_shutdown_hands_running_jobs_back(user, db, server, spawn, fakes):
         assert time.time() - started < 20
         assert job["state"] == "completed", job
         assert job["attempts"] == 1
-        assert db.val("SELECT locked_by FROM jobs WHERE id = %s",
-                      job_id) != "apiscribe:%d" % pid
+        assert pid_of(db.val("SELECT locked_by FROM jobs WHERE id = %s",
+                             job_id)) != pid
         assert log_lines(holder, "job.released")
 
 
