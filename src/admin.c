@@ -240,7 +240,7 @@ admin_num_segment(struct api_ctx *c, int n, char *out, size_t len)
 	return (0);
 }
 
-/* An optional UUID query argument; *out is "" when absent. */
+/* An optional UUID query argument; *out is "" when absent or empty. */
 static int
 admin_uuid_arg(struct api_ctx *c, const char *name, char *out)
 {
@@ -248,8 +248,8 @@ admin_uuid_arg(struct api_ctx *c, const char *name, char *out)
 	int	rc, i;
 
 	out[0] = '\0';
-	if ((rc = api_arg(c, name, v, sizeof(v))) <= 0)
-		return (rc);
+	if ((rc = api_arg(c, name, v, sizeof(v))) <= 0 || v[0] == '\0')
+		return (rc == -1 ? -1 : 0);
 	if (strlen(v) != API_UUID_LEN || !api_is_uuid(v)) {
 		api_errorf(c, 422, "VALIDATION_FAILED", "%s must be a UUID",
 		    name);
@@ -261,7 +261,7 @@ admin_uuid_arg(struct api_ctx *c, const char *name, char *out)
 	return (1);
 }
 
-/* An optional argument that must be one of `allowed`. */
+/* An optional argument that must be one of `allowed` ("" is absent). */
 static int
 admin_word_arg(struct api_ctx *c, const char *name, char *out, size_t len,
     const char *const *allowed)
@@ -271,8 +271,8 @@ admin_word_arg(struct api_ctx *c, const char *name, char *out, size_t len,
 	int	rc, i;
 
 	out[0] = '\0';
-	if ((rc = api_arg(c, name, out, len)) <= 0)
-		return (rc);
+	if ((rc = api_arg(c, name, out, len)) <= 0 || out[0] == '\0')
+		return (rc == -1 ? -1 : 0);
 	for (i = 0; allowed[i] != NULL; i++) {
 		if (strcmp(out, allowed[i]) == 0)
 			return (1);

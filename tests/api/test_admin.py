@@ -319,6 +319,13 @@ def test_endpoint_list_filters_by_owner(admin, user, fakes, db):
     assert eid in [e["id"] for e in r.json()["items"]]
 
 
+def test_empty_filters_count_as_absent(admin):
+    r = admin.get("/api/admin/endpoints?status=&userId=&q=")
+    assert r.status_code == 200, r.text
+    r = admin.get("/api/admin/payments?status=&provider=")
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize("params", [
     {"status": "DONE"}, {"userId": "42"}, {"limit": 201}])
 def test_bad_endpoint_filters(admin, params):
