@@ -12,18 +12,23 @@ import * as session from "/assets/session.js";
 import { h, replace, loading, errorBox, num, toast } from "/assets/ui.js";
 
 const ROUTES = [
-	{ path: "/", view: "landing", title: "API documentation from real traffic", open: true },
+	{ path: "/", view: "landing", open: true,
+	    title: "API documentation from real traffic" },
 	{ path: "/login", view: "login", title: "Log in", open: true },
-	{ path: "/register", view: "register", title: "Create an account", open: true },
+	{ path: "/register", view: "register", title: "Create an account",
+	    open: true },
 	{ path: "/dashboard", view: "dashboard", title: "Dashboard" },
 	{ path: "/endpoints/:id", view: "endpoint", title: "Endpoint" },
 	{ path: "/endpoints/:id/docs", view: "docs", title: "Documentation" },
 	{ path: "/credits", view: "credits", title: "Credits" },
-	{ path: "/credits/paypal-return", view: "paypal", title: "PayPal payment" },
-	{ path: "/notifications", view: "notifications", title: "Notifications" },
+	{ path: "/credits/paypal-return", view: "paypal",
+	    title: "PayPal payment" },
+	{ path: "/notifications", view: "notifications",
+	    title: "Notifications" },
 	{ path: "/account", view: "account", title: "Account" },
 	{ path: "/admin", view: "admin", title: "Admin", admin: true },
-	{ path: "/admin/users/:id", view: "admin-user", title: "Admin · user", admin: true },
+	{ path: "/admin/users/:id", view: "admin-user", title: "Admin · user",
+	    admin: true },
 	{ path: "/admin/:tab", view: "admin", title: "Admin", admin: true },
 ];
 

@@ -222,6 +222,8 @@ function packageCard(p, providers, isDemo, errSlot) {
 			if (!r || !r.redirectUrl)
 				throw new Error("the server did not say where to pay");
 			location.assign(r.redirectUrl);
+			// The browser is leaving for the provider's page: keep
+			// the button busy until it has gone.
 			await new Promise(() => {});
 		}, errSlot));
 		buttons.push(b);
