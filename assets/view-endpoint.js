@@ -262,7 +262,7 @@ export default async function endpointView(root, ctx) {
 		replace(statsSlot,
 		    h("div.grid.grid-4",
 			stat(num(s.totalCalls), "calls"),
-			stat(num(s.errorCalls), "errors (4xx, 5xx, failed)"),
+			stat(num(s.errorCalls), "errors (5xx or no answer)"),
 			stat(ms(lat.p50), "median latency"),
 			stat(ms(lat.p95), "p95 latency")),
 		    h("div.grid.grid-2", { style: "margin-top:1rem" },

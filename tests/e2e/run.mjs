@@ -659,8 +659,10 @@ async function main() {
 			// sticky header stays on top); the others the whole page.
 			shot: async (name) => {
 				const file = path.join(SHOTS, `${name || slug}.png`);
-				await page.screenshot({ path: file,
-				    fullPage: !String(name).startsWith("readme-") });
+				const readme = String(name).startsWith("readme-");
+				if (readme)
+					await page.evaluate(() => window.scrollTo(0, 0));
+				await page.screenshot({ path: file, fullPage: !readme });
 				if (!name || name === slug)
 					shotTaken = true;
 			},
