@@ -10,6 +10,8 @@ import {
 	statusBadge, num, time, table, pager, alertBox, copyButton, codeBlock,
 } from "/assets/ui.js";
 
+const REFRESH_MS = 10000;
+
 export default async function dashboard(root, ctx) {
 	const user = session.currentUser();
 	const balance = h("span.stat-value#dash-balance", num(user.credits));
@@ -49,6 +51,30 @@ export default async function dashboard(root, ctx) {
 	});
 	ctx.onLeave(unsub);
 	session.refreshCredits();
+
+	// Status and call counts change while the page is open (traffic
+	// through the proxy, generation jobs): refresh them in place, so
+	// focus and scrolling are left alone.
+	let timer = null;
+	ctx.onLeave(() => clearTimeout(timer));
+	async function refreshRows() {
+		if (document.visibilityState === "visible") {
+			try {
+				const r = await api.get("/api/endpoints", { limit: 50 });
+				for (const e of r.items || []) {
+					const row = listSlot.querySelector(
+					    `tr[data-endpoint-id="${e.id}"]`);
+					if (row)
+						updateRow(row, e);
+				}
+			} catch (err) {
+				// The next full load shows the error.
+			}
+		}
+		if (ctx.alive())
+			timer = setTimeout(refreshRows, REFRESH_MS);
+	}
+	timer = setTimeout(refreshRows, REFRESH_MS);
 
 	async function loadList() {
 		let first;
@@ -90,12 +116,19 @@ function endpointRow(e) {
 	return h("tr", { dataset: { endpointId: e.id } },
 	    h("td", h("a", { href: `/endpoints/${e.id}` }, e.name),
 		h("div.small.muted.mono", e.destinationUrl)),
-	    h("td", statusBadge(e.status)),
-	    h("td.num", num(e.callCount)),
-	    h("td.nowrap", e.lastCallAt ? time(e.lastCallAt) : "never"),
+	    h("td.ep-status", statusBadge(e.status)),
+	    h("td.num.ep-calls", num(e.callCount)),
+	    h("td.nowrap.ep-last", e.lastCallAt ? time(e.lastCallAt) : "never"),
 	    h("td", h("div.proxy-url", h("code.small", e.proxyUrl),
 		copyButton(e.proxyUrl))),
 	    h("td.nowrap", time(e.createdAt)));
+}
+
+function updateRow(row, e) {
+	replace(row.querySelector(".ep-status"), statusBadge(e.status));
+	row.querySelector(".ep-calls").textContent = num(e.callCount);
+	replace(row.querySelector(".ep-last"), e.lastCallAt ?
+	    time(e.lastCallAt) : "never");
 }
 
 function createCard(ctx, createdSlot, reload) {

@@ -65,10 +65,17 @@ export default async function docsView(root, ctx) {
 	if (versions.length === 0) {
 		root.append(empty("No documentation yet",
 		    ep.status === "PROCESSING" ?
-		    "It is being generated; this page will have it shortly." :
+		    "It is being generated; this page shows it when it is done." :
 		    "Capture some calls, then press Generate documentation on " +
 		    "the endpoint page.",
 		    h("a.btn", { href: `/endpoints/${id}` }, "Go to the endpoint")));
+		// Being generated: look again until the first version is in.
+		if (ep.status === "PROCESSING") {
+			const t = setTimeout(() => ctx.alive() &&
+			    ctx.navigate(location.pathname + location.search,
+			    { replace: true }), 2000);
+			ctx.onLeave(() => clearTimeout(t));
+		}
 		return;
 	}
 

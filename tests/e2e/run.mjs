@@ -231,6 +231,11 @@ test("register, create endpoint, capture, generate, read docs, export",
 	for (const r of sent)
 		expect(r.status < 500, `the proxy forwarded: ${r.status} ${r.text}`);
 
+	// The dashboard's count follows by itself.
+	await waitFor(async () => (await page.locator(".endpoints .ep-calls")
+	    .first().textContent()) === String(sent.length),
+	    "the dashboard's call count", 30000);
+
 	// They appear on the endpoint page by themselves.
 	await page.getByRole("link", { name: "Open the endpoint" }).click();
 	await page.locator("#proxy-url").waitFor();
@@ -327,6 +332,12 @@ test("register, create endpoint, capture, generate, read docs, export",
 	    page.locator("#export-zip").click()]);
 	const zipBytes = fs.readFileSync(await zip.path());
 	expect(zipBytes.slice(0, 2).toString() === "PK", "the ZIP is a zip");
+	const [printable] = await Promise.all([page.waitForEvent("popup"),
+	    page.locator("#export-printable").click()]);
+	await printable.waitForLoadState();
+	expect(/Upstream shop/.test(await printable.content()),
+	    "the printable page names the endpoint");
+	await printable.close();
 	await t.shot();
 });
 
@@ -371,6 +382,22 @@ test("endpoint creation errors: bad destination, not enough credits",
 	expect(await page.locator(".endpoints tbody tr").count() === 4,
 	    "four endpoints are listed");
 	await t.shot();
+
+	// Rename one in its settings, then delete it.
+	await page.getByRole("link", { name: "Paid 1" }).click();
+	await page.getByRole("button", { name: "Settings" }).click();
+	const dialog = page.locator("dialog.dialog");
+	await dialog.getByLabel("Name").fill("Renamed");
+	await dialog.getByRole("button", { name: "Save" }).click();
+	await page.getByRole("heading", { name: /^Renamed/ }).waitFor();
+	await page.getByRole("button", { name: "Settings" }).click();
+	await dialog.getByRole("button", { name: "Delete endpoint" }).click();
+	await dialog.getByRole("button", { name: /Delete it/ }).click();
+	await page.waitForURL(`${base}/dashboard`);
+	await waitFor(async () => await page.locator(".endpoints tbody tr")
+	    .count() === 3, "three endpoints left");
+	expect(await page.getByRole("link", { name: "Renamed" }).count() === 0,
+	    "the deleted endpoint is gone");
 });
 
 test("purchase with the fake Stripe", async (t) => {
