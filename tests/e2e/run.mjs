@@ -476,6 +476,21 @@ test("admin adjusts a user's credits", async (t) => {
 	await page.locator(".audit tbody tr", { hasText: "admin_adjust" })
 	    .first().waitFor();
 
+	// A checkout whose webhook never came: the admin grants it once.
+	const pk = (await other.req("GET", "/api/credits/packages")).json
+	    .packages[0];
+	const co = await other.req("POST", "/api/payments/checkout",
+	    { packageId: pk.id, provider: "stripe" });
+	expect(co.status === 200 || co.status === 201,
+	    `checkout: ${co.status} ${co.text}`);
+	await page.goto(`${base}/admin/payments`);
+	await page.locator("#admin-payment-status").selectOption("PENDING");
+	await page.getByRole("button", { name: "Show" }).click();
+	const prow = page.locator(`tr[data-payment-id="${co.json.paymentId}"]`);
+	await prow.getByRole("button", { name: "Grant credits" }).click();
+	await waitFor(async () => (await other.req("GET", "/api/credits"))
+	    .json.balance === 140 + pk.credits, "the granted credits");
+
 	// The other tabs show their data, not an error.
 	for (const [tab, ready] of [["endpoints", "table, .state-empty"],
 	    ["payments", "table, .state-empty"],
