@@ -200,6 +200,22 @@ export async function startServer(port, fakes, extra = {}) {
 	throw new Error(`server did not start:\n${readTail(logPath)}`);
 }
 
+export function serverAlive(server) {
+	return server.proc.exitCode === null && server.proc.signalCode === null;
+}
+
+// A server that died is started again on the same port (the fakes'
+// webhook URLs name it), so one crash fails the test it happened in,
+// not every test after it.
+export async function restartServer(env) {
+	const dead = env.server;
+	const i = started.indexOf(dead);
+	if (i >= 0)
+		started.splice(i, 1);
+	env.server = await startServer(dead.port, env.fakes);
+	return env.server;
+}
+
 export async function startAll() {
 	const port = await freePort();
 	const hook = `https://127.0.0.1:${port}`;
@@ -251,12 +267,18 @@ function stopOne(p) {
 	});
 }
 
-export async function stopAll() {
+// Stops everything; the logs are kept for a failed run and removed
+// after a good one.
+export async function stopAll({ keepLogs = true } = {}) {
 	// The server first, so it does not log errors about vanished fakes.
 	const order = started.slice().reverse();
 	for (const p of order)
 		await stopOne(p);
 	started.length = 0;
+	if (keepLogs)
+		console.log(`logs of the server and the fakes: ${tmpDir}`);
+	else
+		fs.rmSync(tmpDir, { recursive: true, force: true });
 }
 
 export function serverLog(server) {

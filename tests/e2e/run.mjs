@@ -18,7 +18,8 @@ import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import {
-	startAll, stopAll, serverRequest, serverLog, ADMIN_EMAIL, ADMIN_PASSWORD,
+	startAll, stopAll, serverRequest, serverLog, serverAlive, restartServer,
+	ADMIN_EMAIL, ADMIN_PASSWORD,
 } from "./harness.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -676,7 +677,18 @@ async function main() {
 		process.exit(1);
 	}
 
+	let restarts = 0;
 	for (const tc of chosen) {
+		if (!serverAlive(env.server)) {
+			restarts++;
+			console.log(`WARN the server exited during the run; its ` +
+			    `log ends:\n${serverLog(env.server)}`);
+			try {
+				await restartServer(env);
+			} catch (err) {
+				console.log(`WARN could not restart it: ${err}`);
+			}
+		}
 		const slug = tc.name.toLowerCase().replace(/[^a-z0-9]+/g, "-")
 		    .replace(/^-|-$/g, "").slice(0, 60);
 		const context = await browser.newContext({
@@ -742,7 +754,10 @@ async function main() {
 		keepReadmeShots();
 	if (failed > 0)
 		console.log(`server log (last lines):\n${serverLog(env.server)}`);
-	await stopAll();
+	await stopAll({ keepLogs: failed > 0 || restarts > 0 });
+	if (restarts > 0)
+		console.log(`WARN the server had to be restarted ${restarts} ` +
+		    "time(s)");
 	console.log(`e2e: ${passed} passed, ${failed} failed`);
 	process.exit(failed > 0 ? 1 : 0);
 }
