@@ -4,7 +4,6 @@
 // settings and deletion.
 
 import { api } from "/assets/api.js";
-import * as session from "/assets/session.js";
 import { proxyExamples } from "/assets/endpoint-common.js";
 import { openCallDetail, markRedacted } from "/assets/call-detail.js";
 import { timeChart, barChart, statusColor } from "/assets/charts.js";
