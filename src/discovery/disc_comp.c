@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "disc_int.h"
 
@@ -53,6 +54,7 @@ struct group {
 
 static void	walk(struct occs *, struct disc_schema *, const char *, int,
 		    int, int);
+static int	plural_field(const char *);
 
 void
 disc_comp_free(struct disc_engine *e)
@@ -139,8 +141,9 @@ paging_field(const struct disc_prop *p)
 
 /*
  * The envelope's list property, when `s` is a small wrapper such as
- * {data: [...], meta: {...}}: few properties, one list of objects under
- * a generic name.  An order with its line items is no envelope.
+ * {data: [...], meta: {...}} or {animals: [...], page: {...}}: few
+ * properties, one list of objects under a generic or plural name, the
+ * rest paging.  An order with its line items and total is no envelope.
  */
 static const struct disc_prop *
 envelope_list(const struct disc_schema *s)
@@ -158,7 +161,8 @@ envelope_list(const struct disc_schema *s)
 				return (NULL);
 			continue;
 		}
-		if (list != NULL || !container_name(s->props[i].name))
+		if (list != NULL || (!container_name(s->props[i].name) &&
+		    !plural_field(s->props[i].name)))
 			return (NULL);
 		list = &s->props[i];
 	}
@@ -171,6 +175,7 @@ walk(struct occs *o, struct disc_schema *s, const char *hint, int weight,
 {
 	const struct disc_prop	*list;
 	char			 child[HINT_MAX], own[HINT_MAX];
+	char			 what[HINT_MAX];
 	char			*key;
 	size_t			 i;
 
@@ -181,13 +186,17 @@ walk(struct occs *o, struct disc_schema *s, const char *hint, int weight,
 	 * Customers, whatever the envelope calls its list.
 	 */
 	list = resource ? envelope_list(s) : NULL;
-	(void)snprintf(own, sizeof(own), "%.*s%s", HINT_MAX - 5, hint,
-	    list != NULL ? "List" : "");
+	if (list != NULL && !container_name(list->name))
+		hint_of(list->name, what, sizeof(what));
+	else
+		(void)snprintf(what, sizeof(what), "%s", hint);
+	(void)snprintf(own, sizeof(own), "%.*s%s", HINT_MAX - 5,
+	    list != NULL ? what : hint, list != NULL ? "List" : "");
 	if ((key = disc_shape_key(s)) != NULL)
 		occ_add(o, s, key, own, weight, resource);
 	for (i = 0; i < s->nprops; i++) {
 		if (&s->props[i] == list) {
-			walk(o, s->props[i].s, hint, weight, 1, depth + 1);
+			walk(o, s->props[i].s, what, weight, 1, depth + 1);
 			continue;
 		}
 		hint_of(s->props[i].name, child, sizeof(child));
@@ -198,6 +207,40 @@ walk(struct occs *o, struct disc_schema *s, const char *hint, int weight,
 		walk(o, s->addl, hint, 1, 0, depth + 1);
 	if (s->items != NULL)
 		walk(o, s->items, hint, weight, resource, depth + 1);
+}
+
+/* A field named in the plural (animals, comicStrips, bookSeries). */
+static int
+plural_field(const char *w)
+{
+	char	one[HINT_MAX];
+	size_t	len = strlen(w);
+
+	if ((len >= 6 && strcasecmp(w + len - 6, "series") == 0) ||
+	    (len >= 7 && strcasecmp(w + len - 7, "species") == 0))
+		return (1);
+	disc_singular(w, one, sizeof(one));
+	return (w[0] != '\0' && strcmp(one, w) != 0);
+}
+
+/* Verbs that end action paths (/animals/search, /orders/{id}/cancel). */
+static int
+action_word(const char *w)
+{
+	static const char *const verbs[] = { "activate", "approve",
+	    "archive", "batch", "bulk", "cancel", "clone", "close", "complete",
+	    "confirm", "count", "deactivate", "disable", "download", "enable",
+	    "export", "filter", "find", "import", "lock", "login", "logout",
+	    "lookup", "merge", "preview", "publish", "query", "refresh",
+	    "register", "reject", "render", "reset", "restore", "search",
+	    "send", "submit", "sync", "unlock", "upload", "validate",
+	    "verify", NULL };
+	size_t	i;
+
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strcasecmp(w, verbs[i]) == 0)
+			return (1);
+	return (0);
 }
 
 /* A plural word that is not a camelCase action (findByTags). */
@@ -221,7 +264,7 @@ plural_noun(const char *w)
  * plural noun (/users/{id}/orders gives Order), else the nearest
  * collection above it, a word followed by ids somewhere in the API
  * (/pet/findByStatus and /users/me give Pet and User), else the
- * nearest word.
+ * nearest word that is no action verb (/element/search gives Element).
  */
 static void
 op_resource(const struct disc_op *op, char *out, size_t outsz)
@@ -249,6 +292,11 @@ op_resource(const struct disc_op *op, char *out, size_t outsz)
 		if (n->seg == NULL)
 			continue;
 		if (n->seg[0] == 'v' && n->seg[1] >= '0' && n->seg[1] <= '9')
+			continue;
+		/* /element/search lists elements. */
+		if (n == op->node && action_word(n->seg) &&
+		    n->parent != NULL && n->parent->seg != NULL &&
+		    n->parent->seg[0] != '\0')
 			continue;
 		hint_of(n->seg, out, outsz);
 		if (out[0] != '\0')
@@ -381,6 +429,30 @@ same_resource(const struct disc_schema *a, const struct disc_schema *b)
 	return (1);
 }
 
+/*
+ * May `s` refer to the component `c`?  Only when that loses nothing and
+ * claims nothing false: every field of `s` is in `c`, and every field
+ * `c` requires is always present in `s`.
+ */
+static int
+covers(const struct disc_schema *c, const struct disc_schema *s)
+{
+	const struct disc_prop	*p;
+	size_t			 i;
+
+	for (i = 0; i < s->nprops; i++)
+		if (find_prop(c, s->props[i].name) == NULL)
+			return (0);
+	for (i = 0; i < c->nprops; i++) {
+		if (c->props[i].count != c->nobj)
+			continue;
+		if ((p = find_prop(s, c->props[i].name)) == NULL ||
+		    p->count != s->nobj)
+			return (0);
+	}
+	return (1);
+}
+
 static int
 comp_for(const struct disc_engine *e, const struct disc_schema *s,
     const char *key)
@@ -388,17 +460,26 @@ comp_for(const struct disc_engine *e, const struct disc_schema *s,
 	size_t	i;
 
 	for (i = 0; i < e->ncomps; i++)
-		if (strcmp(e->comps[i].key, key) == 0)
+		if (strcmp(e->comps[i].key, key) == 0 &&
+		    covers(e->comps[i].s, s))
 			return ((int)i);
+	/* A reference must not lose fields: the component covers them. */
 	for (i = 0; i < e->ncomps; i++)
-		if (same_resource(e->comps[i].s, s))
+		if (same_resource(e->comps[i].s, s) &&
+		    covers(e->comps[i].s, s))
 			return ((int)i);
 	return (-1);
 }
 
-/* Inside a component, nested shapes refer to their own components. */
+/*
+ * Inside component `owner`, nested shapes refer to their own
+ * components.  A smaller shape inside a resource (a summary of a parent
+ * or a child) refers to the resource itself only when it is the very
+ * same shape: a true recursion, not a header of it.
+ */
 static void
-link_nested(struct disc_engine *e, struct disc_schema *s, int depth)
+link_nested(struct disc_engine *e, size_t owner, struct disc_schema *s,
+    int depth)
 {
 	char	*key;
 	size_t	 i;
@@ -407,12 +488,15 @@ link_nested(struct disc_engine *e, struct disc_schema *s, int depth)
 		return;
 	if (depth > 0 && (key = disc_shape_key(s)) != NULL) {
 		s->comp = comp_for(e, s, key);
+		if (s->comp == (int)owner &&
+		    strcmp(e->comps[owner].key, key) != 0)
+			s->comp = -1;
 		free(key);
 	}
 	for (i = 0; i < s->nprops; i++)
-		link_nested(e, s->props[i].s, depth + 1);
-	link_nested(e, s->addl, depth + 1);
-	link_nested(e, s->items, depth + 1);
+		link_nested(e, owner, s->props[i].s, depth + 1);
+	link_nested(e, owner, s->addl, depth + 1);
+	link_nested(e, owner, s->items, depth + 1);
 }
 
 /* The heaviest hint over all groups that point to representative r. */
@@ -579,7 +663,7 @@ disc_comp_lift(struct disc_engine *e)
 		}
 	}
 	for (i = 0; i < e->ncomps; i++)
-		link_nested(e, e->comps[i].s, 0);
+		link_nested(e, i, e->comps[i].s, 0);
 	rc = 0;
 done:
 	for (i = 0; i < o.n; i++)

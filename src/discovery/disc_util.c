@@ -626,8 +626,19 @@ disc_singular(const char *w, char *out, size_t outsz)
 		memcpy(out + 1, "erson", 6);
 		return;
 	}
+	/* Words that are their own singular. */
+	if (ends(out, len, "series") || ends(out, len, "species") ||
+	    ends(out, len, "news") || ends(out, len, "data"))
+		return;
 	if (ends(out, len, "children")) {
 		out[len - 3] = '\0';
+		return;
+	}
+	if (ends(out, len, "movies") || ends(out, len, "cookies") ||
+	    ends(out, len, "zombies") || ends(out, len, "calories") ||
+	    ends(out, len, "rookies") || ends(out, len, "selfies") ||
+	    ends(out, len, "hoodies") || ends(out, len, "genies")) {
+		out[len - 1] = '\0';
 		return;
 	}
 	if (ends(out, len, "ies")) {
