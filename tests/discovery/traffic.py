@@ -86,6 +86,8 @@ class Generator:
     def __init__(self, doc, seed=1):
         self.doc = doc
         self.rng = random.Random(seed)
+        # Requests leave out readOnly fields, answers writeOnly ones.
+        self.writing = False
 
     # Values -------------------------------------------------------------
 
@@ -183,7 +185,7 @@ class Generator:
             req = set(schema.get("required", []))
             for key, sub in schema.get("properties", {}).items():
                 sub = resolve(self.doc, sub)
-                if sub.get("readOnly"):
+                if sub.get("readOnly" if self.writing else "writeOnly"):
                     continue
                 if key in req or r.random() < 0.7:
                     out[key] = self.value(sub, key, depth + 1)
@@ -215,7 +217,9 @@ class Generator:
             return None, None
         ctype = sorted(content)[self.rng.randrange(len(content))]
         schema = resolve(self.doc, content[ctype].get("schema", {}))
+        self.writing = True
         value = self.value(schema)
+        self.writing = False
         if "json" in ctype:
             return ctype, json.dumps(value).encode()
         if ctype == "application/x-www-form-urlencoded":
