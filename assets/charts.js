@@ -76,6 +76,8 @@ export function timeChart(points, { bucket = "minute", label = "Calls",
 	const g = [];
 	for (const frac of [0, 0.5, 1]) {
 		const v = max * frac;
+		if (!Number.isInteger(v))
+			continue;
 		g.push(svg("line", { class: "grid-line", x1: L, x2: W - R,
 		    y1: y(v), y2: y(v) }));
 		g.push(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" },

@@ -554,15 +554,24 @@ test("notifications, account and logout", async (t) => {
 });
 
 test("phone-sized screen and keyboard", async (t) => {
-	const { page, base } = t;
+	const { page, base, fakes } = t;
+	const u = await new ApiClient(base).register("phone");
+	const ep = await u.req("POST", "/api/endpoints",
+	    { name: "Phone", destinationUrl: fakes.upstream.url });
+	expect(ep.status === 201, `endpoint: ${ep.status} ${ep.text}`);
+	await serverRequest(base, "GET",
+	    `${new URL(ep.json.proxyUrl).pathname}/users?page=2`);
+
 	await page.setViewportSize({ width: 390, height: 844 });
-	await page.goto(`${base}/`);
-	await page.locator("#landing-demo").click();
+	await page.goto(`${base}/login`);
+	await page.getByLabel("Email").fill(u.email);
+	await page.getByLabel("Password").fill(PASSWORD);
+	await page.keyboard.press("Enter");
 	await page.waitForURL(`${base}/dashboard`);
 	await page.getByRole("heading", { name: "Dashboard" }).waitFor();
-	const overflow = await page.evaluate(() =>
+	const overflow = () => page.evaluate(() =>
 	    document.documentElement.scrollWidth - window.innerWidth);
-	expect(overflow <= 0, `nothing wider than the screen (${overflow}px)`);
+	expect(await overflow() <= 0, "nothing wider than the screen");
 
 	// After a page change focus is on its heading, for screen readers.
 	await waitFor(() => page.evaluate(() =>
@@ -596,6 +605,26 @@ test("phone-sized screen and keyboard", async (t) => {
 	await page.waitForURL(`${base}/credits`);
 	await page.getByRole("heading", { name: "Credits", exact: true })
 	    .waitFor();
+	await page.locator(".package").first().waitFor();
+	expect(await overflow() <= 0, "the credits page fits");
+
+	// The endpoint page and a call's detail fit too; the detail opens
+	// and closes from the keyboard.
+	await page.goto(`${base}/endpoints/${ep.json.id}`);
+	const open = page.locator(".calls button.row-button").first();
+	await open.waitFor();
+	expect(await overflow() <= 0, "the endpoint page fits");
+	await open.focus();
+	await page.keyboard.press("Enter");
+	const dialog = page.locator("dialog.dialog");
+	await dialog.locator("h3").first().waitFor();
+	const box = await dialog.boundingBox();
+	expect(box.width <= 390, `the dialog fits (${box.width}px)`);
+	await page.keyboard.press("Escape");
+	await dialog.waitFor({ state: "detached" });
+	expect(await page.evaluate(() =>
+	    document.activeElement.classList.contains("row-button")),
+	    "focus returns to the row that opened the dialog");
 	await t.shot();
 });
 
