@@ -303,7 +303,8 @@ docs_get_start(struct api_ctx *c)
 	/* Row 0: does the endpoint exist; then the version, if any. */
 	api_query(c, docs_get_done,
 	    "SELECT e.id IS NOT NULL, d.version, d.ai_status, "
-	    "    CASE $3::int WHEN 1 THEN d.openapi::text "
+	    "    CASE $3::int WHEN 1 THEN "
+	    "        coalesce(d.openapi_source, d.openapi::text) "
 	    "        WHEN 2 THEN d.markdown "
 	    "        ELSE json_build_object('version', d.version, "
 	    "            'generatedAt', d.generated_at, "
@@ -312,7 +313,9 @@ docs_get_start(struct api_ctx *c)
 	    "            'aiStatus', d.ai_status, 'model', d.model, "
 	    "            'latestVersion', (SELECT max(version) "
 	    "                FROM documentation WHERE endpoint_id = e.id), "
-	    "            'openapi', d.openapi, 'markdown', d.markdown)::text "
+	    "            'openapi', coalesce(d.openapi_source::json, "
+	    "                d.openapi::json), "
+	    "            'markdown', d.markdown)::text "
 	    "    END "
 	    "FROM (SELECT 1) one "
 	    "LEFT JOIN endpoints e ON e.id = $1 AND e.user_id = $2 "
@@ -862,9 +865,8 @@ docs_publish(struct docs_gen *g, const struct ai_result *ai)
 	p[9] = ai->status == AI_DISABLED ? NULL : app_cfg.groq_model;
 	p[10] = ai->status == AI_UNAVAILABLE ? ai->error : NULL;
 
-	res = PQexecParams(g->pg, "SELECT docs_publish($1, $2, $3, $4, "
-	    "$5::jsonb, $6, $7, $8, $9, $10, $11)", 11, NULL, p, NULL, NULL,
-	    0);
+	res = PQexecParams(g->pg, "SELECT docs_publish_source($1, $2, $3, "
+	    "$4, $5, $6, $7, $8, $9, $10, $11)", 11, NULL, p, NULL, NULL, 0);
 	free(openapi);
 	free(markdown);
 
