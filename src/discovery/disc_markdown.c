@@ -99,7 +99,7 @@ notes(struct disc_buf *b, const struct disc_schema *s, const char *name)
 	}
 	if (s->ex == NULL || (s->types & (DISC_T_OBJ | DISC_T_ARR)))
 		return;
-	if (strstr(s->ex, "binary\003") != NULL)
+	if (s->nstr > 0 && (s->fmt & DISC_F_BINARY))
 		return;
 	if (disc_is_secret_name(name) || secret_text(s->ex)) {
 		disc_buf_str(b, "e.g. `[REDACTED]`");

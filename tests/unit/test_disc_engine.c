@@ -224,6 +224,7 @@ multipart_file_parts_are_binary(void **state)
 	    "form-data; name=\"file\"; filename=\"c.png\"\r\nContent-Type: "
 	    "image/png\r\n\r\n\x89PNG\x00\x01\r\n--XyZ--\r\n";
 	struct disc_call	 c;
+	char			*md;
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
@@ -244,6 +245,9 @@ multipart_file_parts_are_binary(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
 	    s, "alt"), "type")), "string");
 	json_decref(doc);
+	md = disc_markdown(e);
+	assert_non_null(strstr(md, "| `file` | string (binary) | yes |  |"));
+	free(md);
 	disc_free(e);
 }
 
