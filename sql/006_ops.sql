@@ -309,8 +309,8 @@ BEGIN
 	END IF;
 	IF j.state <> 'failed' THEN
 		RAISE EXCEPTION USING ERRCODE = 'AP409',
-		    MESSAGE = format('only failed jobs can be retried; this one '
-		    'is %s', j.state);
+		    MESSAGE = format('only failed jobs can be retried; this '
+		    'one is %s', j.state);
 	END IF;
 	IF j.dedupe_key IS NOT NULL AND EXISTS (SELECT 1 FROM jobs
 	    WHERE dedupe_key = j.dedupe_key AND id <> j.id
@@ -590,7 +590,8 @@ RETURNS json LANGUAGE sql STABLE AS $$
 		        (ORDER BY generation_ms) AS p95,
 		    max(generation_ms) AS max_ms,
 		    count(*) FILTER (WHERE ai_status = 'used') AS ai_used,
-		    count(*) FILTER (WHERE ai_status = 'unavailable') AS ai_failed,
+		    count(*) FILTER (WHERE ai_status = 'unavailable')
+		        AS ai_failed,
 		    count(*) FILTER (WHERE ai_status = 'disabled') AS ai_off
 		FROM documentation
 		WHERE generated_at > now() - interval '1 day'),
@@ -746,7 +747,8 @@ RETURNS text LANGUAGE sql STABLE AS $$
 	    UNION ALL
 	    SELECT 'apiscribe_users_new_1d', 'gauge',
 	        'Accounts registered in the last day.', '',
-	        count(*), 3 FROM users WHERE created_at > now() - interval '1 day'
+	        count(*), 3 FROM users
+	        WHERE created_at > now() - interval '1 day'
 	    UNION ALL
 	    SELECT 'apiscribe_endpoints', 'gauge', 'Endpoints by status.',
 	        format('status="%s"', s), (SELECT count(*) FROM endpoints

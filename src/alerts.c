@@ -157,8 +157,8 @@ static const char		*alerts_email;
 
 /*
  * Per worker: every worker knows the rules, only the first one of an
- * instance evaluates them; the others read the shared state. ALERT_FOR_SECONDS and
- * ALERT_WINDOW_SECONDS shorten every rule's duration and window (for
+ * instance evaluates them; the others read the shared state.
+ * ALERT_FOR_SECONDS and ALERT_WINDOW_SECONDS shorten every rule's duration and window (for
  * tests and drills); ALERT_QUEUE_DEPTH and ALERT_PROXY_LATENCY_MS move
  * those two thresholds.
  */
@@ -441,7 +441,8 @@ alerts_evaluate(int db_ok, const struct db_call *c)
 		    alerts_state[i].state, __ATOMIC_RELAXED);
 		if (change != ALERT_NO_CHANGE)
 			alerts_record((int)i, change == ALERT_FIRED, value,
-			    change == ALERT_FIRED ? alerts_state[i].since : now);
+			    change == ALERT_FIRED ? alerts_state[i].since :
+			    now);
 	}
 
 	alerts_ring[alerts_ring_head] = cur;

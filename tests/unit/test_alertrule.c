@@ -102,7 +102,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fires_only_after_holding_for_the_duration),
+		cmocka_unit_test(
+		    test_fires_only_after_holding_for_the_duration),
 		cmocka_unit_test(test_a_gap_restarts_the_duration),
 		cmocka_unit_test(test_zero_duration_fires_at_once_and_resolves),
 		cmocka_unit_test(test_unknown_changes_nothing),

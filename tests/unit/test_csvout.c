@@ -128,7 +128,8 @@ test_empty_and_null_fields(void **state)
 static void
 test_utf8_check(void **state)
 {
-	const unsigned char	ok[] = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80";
+	const unsigned char	ok[] =
+	    "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80";
 	const unsigned char	overlong[] = "\xc0\xaf";
 	const unsigned char	surrogate[] = "\xed\xa0\x80";
 	const unsigned char	cut[] = "\xe2\x9c";

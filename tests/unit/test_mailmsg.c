@@ -86,7 +86,8 @@ test_bad_addresses_build_nothing(void **state)
 static void
 test_utf8_subject_is_encoded_in_short_lines(void **state)
 {
-	const char	*subj = "Caf\xc3\xa9 \xe2\x9c\x93 Caf\xc3\xa9 \xe2\x9c\x93 "
+	const char	*subj =
+	    "Caf\xc3\xa9 \xe2\x9c\x93 Caf\xc3\xa9 \xe2\x9c\x93 "
 	    "Caf\xc3\xa9 \xe2\x9c\x93 Caf\xc3\xa9 \xe2\x9c\x93 Caf\xc3\xa9";
 	char		*m, *p, *e;
 	size_t		 len;
