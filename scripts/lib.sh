@@ -14,7 +14,7 @@ RUN_PACKAGES="kore build-essential libssl-dev libcurl4-openssl-dev
 libzip-dev libpq-dev libjansson-dev postgresql postgresql-client openssl
 ca-certificates curl python3"
 TEST_PACKAGES="libcmocka-dev python3 python3-pytest python3-requests
-python3-cryptography python3-aiosmtpd python3-psycopg2 zip unzip chromium wrk nginx-light
+python3-cryptography python3-aiosmtpd python3-psycopg2 python3-yaml zip unzip chromium wrk nginx-light
 mitmproxy time clang-14 libclang-rt-14-dev"
 
 say() { printf '==> %s\n' "$*"; }

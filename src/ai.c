@@ -41,6 +41,7 @@
 #include "health.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
 
 #define AI_REPLY_MAX	(4 * 1024 * 1024)
 #define AI_SLICE_MS	250
@@ -405,6 +406,7 @@ ai_ms_since(const struct timespec *t0)
 static void
 ai_record(struct ai_call *call, int ok, long status, const char *error)
 {
+	metrics_ai_request(ok);
 	if (ai_shared == NULL)
 		return;
 	pthread_mutex_lock(&ai_shared->lock);
