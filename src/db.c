@@ -30,8 +30,10 @@
 
 #include "app.h"
 #include "db.h"
+#include "log.h"
 
 static int	db_send(struct db_call *);
+static void	db_notice(void *, const char *);
 static int	db_advance(struct db_call *);
 static int	db_take_error(struct db_call *);
 static void	db_sql_cb(struct kore_pgsql *, void *);
@@ -226,6 +228,13 @@ db_start(struct db_call *c, const char *query, db_done_cb cb, void *arg)
 		db_finish_bg(c);
 }
 
+/* Server notices go to the log at DEBUG, not to standard error. */
+static void
+db_notice(void *arg, const char *msg)
+{
+	log_msg(LOG_LVL_DEBUG, "db.notice", NULL, msg);
+}
+
 /* Returns -1 on an immediate error, 0 when sent or queued for a slot. */
 static int
 db_send(struct db_call *c)
@@ -236,9 +245,12 @@ db_send(struct db_call *c)
 		return (-1);
 	}
 
+	PQsetNoticeProcessor(c->sql.conn->db, db_notice, NULL);
+	c->sent = 0;
 	if (!kore_pgsql_query_param_fields(&c->sql, c->query, 0, c->nparams,
 	    (const char **)(void *)c->values, c->lengths, c->formats))
 		return (-1);
+	c->sent = 1;
 
 	return (0);
 }
@@ -269,13 +281,20 @@ db_take_error(struct db_call *c)
 	if (c->sqlstate[0] == '\0')
 		(void)kore_strlcpy(c->sqlstate, "08000", sizeof(c->sqlstate));
 
-	/* A connection PostgreSQL has closed must not go back to the pool. */
+	/*
+	 * A connection PostgreSQL has closed must not go back to the pool.
+	 * A server that shut down tells its idle connections so (57P01 and
+	 * friends) before closing them; the query never ran.
+	 */
 	conn = c->sql.conn;
-	if (conn != NULL && PQstatus(conn->db) == CONNECTION_BAD) {
+	if (conn != NULL && (PQstatus(conn->db) == CONNECTION_BAD ||
+	    strncmp(c->sqlstate, "57P0", 4) == 0)) {
 		kore_pgsql_handle(conn, 1);
 		return (1);
 	}
-	return (0);
+
+	/* Kore itself dropped the connection after the query went out. */
+	return (conn == NULL && c->sent);
 }
 
 /*
@@ -323,12 +342,13 @@ db_advance(struct db_call *c)
 
 failed:
 	/*
-	 * A pooled connection that PostgreSQL closed (a restart) fails the
-	 * first query sent on it before the server ever saw it: send the
-	 * query once more on a fresh connection.
+	 * Pooled connections that PostgreSQL closed (a restart) fail the
+	 * first query sent on them before the server ever saw it. Each such
+	 * failure drops one dead connection; after at most a pool's worth of
+	 * them the query goes out on a fresh one.
 	 */
-	if (db_take_error(c) && !c->retried) {
-		c->retried = 1;
+	if (db_take_error(c) && c->retried <= pgsql_conn_max) {
+		c->retried++;
 		free(c->error);
 		c->error = NULL;
 		c->sqlstate[0] = '\0';
@@ -450,6 +470,7 @@ db_listen_start(struct db_listener *l)
 		db_listen_cb(&l->sql, l);
 		return;
 	}
+	PQsetNoticeProcessor(l->sql.conn->db, db_notice, NULL);
 	if (!kore_pgsql_query(&l->sql, l->query))
 		db_listen_cb(&l->sql, l);
 }

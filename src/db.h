@@ -31,6 +31,7 @@ struct db_call {
 	struct kore_pgsql	 sql;
 	int			 state;
 	int			 retried;
+	int			 sent;
 
 	const char		*query;
 	int			 nparams;

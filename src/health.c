@@ -18,6 +18,7 @@
 #include "app.h"
 #include "health.h"
 #include "jsonw.h"
+#include "log.h"
 
 int	health_get(struct http_request *);
 
@@ -78,6 +79,8 @@ health_done(struct api_ctx *c)
 
 	ms = kore_time_ms() - c->mark;
 	db_ok = !db_failed(&c->db);
+	if (!db_ok)
+		log_msg(LOG_LVL_WARN, "health.db", c->rid, c->db.error);
 	ok = db_ok;
 
 	jw_init(&j, 512);
