@@ -109,7 +109,7 @@ END $$;
 -- endpoint rows are locked in id order before their counters move, so
 -- two workers flushing batches for the same endpoints cannot deadlock.
 -- Calls of an endpoint deleted meanwhile are dropped.
-CREATE FUNCTION capture_insert(p_endpoint text[], p_ts bigint[],
+CREATE FUNCTION capture_insert(p_endpoint uuid[], p_ts timestamptz[],
     p_method text[], p_path text[], p_query text[], p_req_headers text[],
     p_req_body bytea[], p_req_type text[], p_status integer[],
     p_resp_headers text[], p_resp_body bytea[], p_resp_type text[],
@@ -121,7 +121,7 @@ DECLARE
 	n	integer;
 BEGIN
 	PERFORM 1 FROM endpoints
-	WHERE id = ANY (p_endpoint::uuid[])
+	WHERE id = ANY (p_endpoint)
 	ORDER BY id FOR UPDATE;
 
 	INSERT INTO api_calls (endpoint_id, "timestamp", method, path, query,
@@ -129,7 +129,7 @@ BEGIN
 	    response_headers, response_body, response_content_type,
 	    duration_ms, request_size, response_size, request_truncated,
 	    response_truncated, redacted, error)
-	SELECT r.e::uuid, to_timestamp(r.ts / 1000000.0), r.m, r.p, r.q,
+	SELECT r.e, r.ts, r.m, r.p, r.q,
 	    r.rqh::jsonb, r.rqb, r.rqt, r.s, r.rsh::jsonb, r.rsb, r.rst, r.d,
 	    r.rqs, r.rss, r.rqc, r.rsc, r.red, r.err
 	FROM unnest(p_endpoint, p_ts, p_method, p_path, p_query,
@@ -138,14 +138,13 @@ BEGIN
 	    p_req_cut, p_resp_cut, p_redacted, p_error)
 	    AS r(e, ts, m, p, q, rqh, rqb, rqt, s, rsh, rsb, rst, d, rqs, rss,
 	    rqc, rsc, red, err)
-	JOIN endpoints e ON e.id = r.e::uuid;
+	JOIN endpoints e ON e.id = r.e;
 	GET DIAGNOSTICS n = ROW_COUNT;
 
 	UPDATE endpoints e
 	SET call_count = e.call_count + c.n,
 	    last_call_at = greatest(e.last_call_at, c.last)
-	FROM (SELECT r.e::uuid AS id, count(*) AS n,
-	        to_timestamp(max(r.ts) / 1000000.0) AS last
+	FROM (SELECT r.e AS id, count(*) AS n, max(r.ts) AS last
 	    FROM unnest(p_endpoint, p_ts) AS r(e, ts) GROUP BY 1) c
 	WHERE e.id = c.id;
 

@@ -87,6 +87,7 @@ struct api_ctx {
 };
 
 void		 api_init(void);
+void		 api_request_id(char *, size_t);
 int		 api_run(struct http_request *, int, int, api_step);
 int		 api_fail(struct http_request *, int, const char *,
 		    const char *);

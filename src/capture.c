@@ -48,6 +48,11 @@
 #define OID_INT8	20
 #define OID_INT4	23
 #define OID_TEXT	25
+#define OID_TIMESTAMPTZ	1184
+#define OID_UUID	2950
+
+/* PostgreSQL counts time from 2000-01-01, Unix from 1970-01-01. */
+#define PG_EPOCH_US	946684800000000LL
 
 #define CAPTURE_COLUMNS	19
 
@@ -113,7 +118,8 @@ static int	capture_transient(const char *);
 static void	capture_write_sync(void);
 
 static const char *capture_sql =
-    "SELECT capture_insert($1::text[], $2::int8[], $3::text[], $4::text[], "
+    "SELECT capture_insert($1::uuid[], $2::timestamptz[], $3::text[], "
+    "$4::text[], "
     "$5::text[], $6::text[], $7::bytea[], $8::text[], $9::int4[], "
     "$10::text[], $11::bytea[], $12::text[], $13::int4[], $14::int8[], "
     "$15::int8[], $16::bool[], $17::bool[], $18::bool[], $19::text[])";
@@ -466,6 +472,18 @@ capture_drop(struct capture_batch *b, const char *why)
 	capture_batch_free(b);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
 static void
 arr_init(struct arr *a, uint32_t oid, size_t hint)
 {
@@ -534,6 +552,31 @@ arr_int8(struct arr *a, int64_t v)
 	arr_add(a, be, 8);
 }
 
+/* A UUID's sixteen bytes from its text form (checked by the proxy). */
+static void
+arr_uuid(struct arr *a, const char *text)
+{
+	unsigned char	 raw[16];
+	const char	*p;
+	int		 i, hi, lo;
+
+	for (p = text, i = 0; i < 16 && *p != '\0'; p++) {
+		if (*p == '-')
+			continue;
+		hi = hexval(p[0]);
+		lo = hexval(p[1]);
+		if (hi < 0 || lo < 0)
+			break;
+		raw[i++] = (unsigned char)(hi << 4 | lo);
+		p++;
+	}
+	if (i != 16) {
+		a->err = 1;
+		return;
+	}
+	arr_add(a, raw, 16);
+}
+
 static void
 arr_bool(struct arr *a, int v)
 {
@@ -566,7 +609,7 @@ static int
 capture_params(struct capture_batch *b, struct db_call *c)
 {
 	static const uint32_t	 oids[CAPTURE_COLUMNS] = {
-		OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
+		OID_UUID, OID_TIMESTAMPTZ, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT,
 		OID_BYTEA, OID_TEXT, OID_INT4, OID_TEXT, OID_BYTEA, OID_TEXT,
 		OID_INT4, OID_INT8, OID_INT8, OID_BOOL, OID_BOOL, OID_BOOL,
 		OID_TEXT
@@ -584,8 +627,8 @@ capture_params(struct capture_batch *b, struct db_call *c)
 	}
 
 	TAILQ_FOREACH(r, &b->recs, list) {
-		arr_text(&a[0], r->endpoint_id);
-		arr_int8(&a[1], r->ts_us);
+		arr_uuid(&a[0], r->endpoint_id);
+		arr_int8(&a[1], r->ts_us - PG_EPOCH_US);
 		arr_text(&a[2], r->method);
 		arr_text(&a[3], r->path);
 		arr_text(&a[4], r->query);

@@ -282,8 +282,24 @@ jw_utf8_len(const unsigned char *p, size_t left)
 	return (n);
 }
 
+/* A member's name and colon, for a value the caller writes itself. */
+void
+jw_key_part(struct jw *j, const char *key)
+{
+	jw_key(j, key);
+}
+
 void
 jw_escape(struct jw *j, const char *s, size_t len)
+{
+	jw_append(j, "\"", 1);
+	jw_escape_part(j, s, len);
+	jw_append(j, "\"", 1);
+}
+
+/* The escaped form of s without the quotes around it. */
+void
+jw_escape_part(struct jw *j, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*p = (const unsigned char *)s;
@@ -294,7 +310,6 @@ jw_escape(struct jw *j, const char *s, size_t len)
 	if (len < (SIZE_MAX - 2) / 6 && jw_grow(j, len * 6 + 2) == -1)
 		return;
 
-	jw_append(j, "\"", 1);
 	i = 0;
 	while (i < len) {
 		/* Copy runs of plain bytes in one go. */
@@ -344,5 +359,4 @@ jw_escape(struct jw *j, const char *s, size_t len)
 		}
 		i++;
 	}
-	jw_append(j, "\"", 1);
 }

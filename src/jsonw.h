@@ -40,6 +40,8 @@ void		 jw_null(struct jw *, const char *);
 void		 jw_raw(struct jw *, const char *, const char *, size_t);
 
 void		 jw_escape(struct jw *, const char *, size_t);
+void		 jw_escape_part(struct jw *, const char *, size_t);
+void		 jw_key_part(struct jw *, const char *);
 void		 jw_append(struct jw *, const void *, size_t);
 
 #endif

@@ -86,11 +86,13 @@ struct rbuf {
 
 #define PROXY_HDRS_MAX	128
 
+/* Headers as seen, pointing into the request or the upstream's lines. */
 struct hdrs {
 	int		 n;
-	int		 redacted;
-	char		*name[PROXY_HDRS_MAX];
-	char		*value[PROXY_HDRS_MAX];
+	const char	*name[PROXY_HDRS_MAX];
+	size_t		 nlen[PROXY_HDRS_MAX];
+	const char	*value[PROXY_HDRS_MAX];
+	size_t		 vlen[PROXY_HDRS_MAX];
 };
 
 struct proxy_req {
@@ -138,8 +140,8 @@ static struct curl_slist *proxy_req_headers(struct proxy_req *);
 static void	proxy_resp_headers(struct proxy_req *, struct hdrs *);
 static int	proxy_hop_by_hop(const char *, const char *);
 static void	hdrs_add(struct hdrs *, const char *, size_t, const char *,
-		    size_t, int);
-static char	*hdrs_json(struct hdrs *);
+		    size_t);
+static char	*hdrs_json(struct hdrs *, int, int *);
 static void	proxy_clean(char *);
 static int	proxy_body(const char *, const void *, size_t, size_t,
 		    int, char **, size_t *, int *);
@@ -214,7 +216,6 @@ proxy_req_new(struct http_request *req)
 {
 	struct proxy_req	*p;
 	struct timeval		 tv;
-	unsigned char		 raw[12];
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return (NULL);
@@ -224,8 +225,7 @@ proxy_req_new(struct http_request *req)
 	(void)gettimeofday(&tv, NULL);
 	p->ts_us = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 	db_call_init(&p->db);
-	arc4random_buf(raw, sizeof(raw));
-	(void)secret_b64url(raw, sizeof(raw), p->rid, sizeof(p->rid));
+	api_request_id(p->rid, sizeof(p->rid));
 
 	req->hdlr_extra = p;
 	req->onfree = proxy_onfree;
@@ -830,7 +830,7 @@ proxy_resp_headers(struct proxy_req *p, struct hdrs *set)
 
 		if (set != NULL) {
 			hdrs_add(set, line, (size_t)(colon - line), value,
-			    (size_t)(end - value), !p->capture_secrets);
+			    (size_t)(end - value));
 			continue;
 		}
 
@@ -879,74 +879,70 @@ proxy_clean(char *s)
 	}
 }
 
-/*
- * Adds one header to a capture's header set under its lower-case name;
- * repeated headers are joined with ", ". Secret values are redacted
- * unless the owner opted in.
- */
 static void
 hdrs_add(struct hdrs *h, const char *name, size_t nlen, const char *value,
-    size_t vlen, int redact)
+    size_t vlen)
 {
-	char	 red[2048], *key, *v, *joined;
-	size_t	 i;
-	int	 k;
-
-	if (h->n >= PROXY_HDRS_MAX || nlen == 0)
+	if (h->n >= PROXY_HDRS_MAX || nlen == 0 || nlen > 128)
 		return;
-	if ((key = malloc(nlen + 1)) == NULL)
-		return;
-	for (i = 0; i < nlen; i++)
-		key[i] = (char)tolower((unsigned char)name[i]);
-	key[nlen] = '\0';
-	proxy_clean(key);
-
-	if (redact && redact_header_sensitive(key)) {
-		v = strndup(value, vlen);
-		if (v != NULL) {
-			(void)redact_header_value(key, v, red, sizeof(red));
-			free(v);
-		}
-		v = strdup(red);
-		h->redacted = 1;
-	} else {
-		v = strndup(value, vlen);
-	}
-	if (v == NULL) {
-		free(key);
-		return;
-	}
-	proxy_clean(v);
-
-	for (k = 0; k < h->n; k++) {
-		if (strcmp(h->name[k], key) != 0)
-			continue;
-		if (asprintf(&joined, "%s, %s", h->value[k], v) != -1) {
-			free(h->value[k]);
-			h->value[k] = joined;
-		}
-		free(key);
-		free(v);
-		return;
-	}
-	h->name[h->n] = key;
-	h->value[h->n] = v;
+	h->name[h->n] = name;
+	h->nlen[h->n] = nlen;
+	h->value[h->n] = value;
+	h->vlen[h->n] = vlen;
 	h->n++;
 }
 
-/* The set as a JSON object, malloc'd; the set is emptied. */
+/*
+ * The set as a JSON object for capture: lower-case names, repeated
+ * headers joined with ", ", secret values redacted when asked. Written
+ * straight from the views, without copying each header first.
+ */
 static char *
-hdrs_json(struct hdrs *h)
+hdrs_json(struct hdrs *h, int redact, int *redacted)
 {
 	struct jw	 j;
-	int		 k;
+	char		 key[136], val[2048], red[2048];
+	size_t		 k;
+	int		 i, m, seen;
 
-	jw_init(&j, 512);
+	jw_init(&j, 1024);
 	jw_obj_open(&j, NULL);
-	for (k = 0; k < h->n; k++) {
-		jw_str(&j, h->name[k], h->value[k]);
-		free(h->name[k]);
-		free(h->value[k]);
+	for (i = 0; i < h->n; i++) {
+		/* A repeated header was written with its first occurrence. */
+		seen = 0;
+		for (m = 0; m < i && !seen; m++) {
+			seen = h->nlen[m] == h->nlen[i] && strncasecmp(
+			    h->name[m], h->name[i], h->nlen[i]) == 0;
+		}
+		if (seen)
+			continue;
+
+		for (k = 0; k < h->nlen[i]; k++)
+			key[k] = (char)tolower((unsigned char)h->name[i][k]);
+		key[k] = '\0';
+
+		if (redact && redact_header_sensitive(key)) {
+			k = h->vlen[i] < sizeof(val) ? h->vlen[i] :
+			    sizeof(val) - 1;
+			memcpy(val, h->value[i], k);
+			val[k] = '\0';
+			(void)redact_header_value(key, val, red, sizeof(red));
+			jw_str(&j, key, red);
+			*redacted = 1;
+			continue;
+		}
+
+		jw_key_part(&j, key);
+		jw_append(&j, "\"", 1);
+		jw_escape_part(&j, h->value[i], h->vlen[i]);
+		for (m = i + 1; m < h->n; m++) {
+			if (h->nlen[m] != h->nlen[i] || strncasecmp(
+			    h->name[m], h->name[i], h->nlen[i]) != 0)
+				continue;
+			jw_append(&j, ", ", 2);
+			jw_escape_part(&j, h->value[m], h->vlen[m]);
+		}
+		jw_append(&j, "\"", 1);
 	}
 	h->n = 0;
 	jw_obj_close(&j);
@@ -1022,7 +1018,8 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 	int			 redact = !p->capture_secrets;
 
 	memset(&c, 0, sizeof(c));
-	memset(&set, 0, sizeof(set));
+	set.n = 0;
+	p->redacted = 0;
 	TAILQ_FOREACH(hdr, &req->req_headers, list) {
 		if (!strcasecmp(hdr->header, "x-csrf-token"))
 			continue;
@@ -1030,17 +1027,15 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 			/* Our own session cookie is never stored. */
 			if ((len = proxy_strip_sid(hdr->value, cookies,
 			    sizeof(cookies))) > 0)
-				hdrs_add(&set, "cookie", 6, cookies, len,
-				    redact);
+				hdrs_add(&set, "cookie", 6, cookies, len);
 			continue;
 		}
 		hdrs_add(&set, hdr->header, strlen(hdr->header), hdr->value,
-		    strlen(hdr->value), redact);
+		    strlen(hdr->value));
 	}
-	rq_json = hdrs_json(&set);
+	rq_json = hdrs_json(&set, redact, &p->redacted);
 	proxy_resp_headers(p, &set);
-	rs_json = hdrs_json(&set);
-	p->redacted = set.redacted;
+	rs_json = hdrs_json(&set, redact, &p->redacted);
 
 	query = NULL;
 	if (req->query_string != NULL) {
