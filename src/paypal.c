@@ -46,7 +46,8 @@ static void	paypal_with_token(struct api_ctx *, api_step);
 static void	paypal_token_answered(struct api_ctx *);
 static void	paypal_token_drop(void);
 static int	paypal_renewed(struct api_ctx *, api_step);
-static int	paypal_bearer(char *, size_t);
+static int	paypal_post(struct api_ctx *, api_step, const char *,
+		    const char *, size_t, const char *, const char *);
 static void	paypal_call_failed(struct api_ctx *, const char *);
 static const char *paypal_issue(json_t *);
 static int	paypal_id_ok(const char *);
@@ -199,13 +200,46 @@ paypal_renewed(struct api_ctx *c, api_step again)
 	return (1);
 }
 
+/*
+ * A POST to PayPal's REST API with our token, JSON both ways. `rid` (the
+ * PayPal-Request-Id that makes a repeat harmless) and `prefer` are left
+ * out when NULL. Returns -1, having sent nothing, when the token does
+ * not fit; the caller answers that in its own words.
+ */
 static int
-paypal_bearer(char *buf, size_t len)
+paypal_post(struct api_ctx *c, api_step next, const char *url,
+    const char *body, size_t len, const char *rid, const char *prefer)
 {
-	int	n;
+	char		 auth[PAYPAL_TOKEN_MAX + 16];
+	const char	*hdrs[11];
+	int		 n;
 
-	n = snprintf(buf, len, "Bearer %s", paypal_token);
-	return (n > 0 && (size_t)n < len ? 0 : -1);
+	n = snprintf(auth, sizeof(auth), "Bearer %s", paypal_token);
+	if (n <= 0 || (size_t)n >= sizeof(auth)) {
+		secret_wipe(auth, sizeof(auth));
+		return (-1);
+	}
+
+	n = 0;
+	hdrs[n++] = "Authorization";
+	hdrs[n++] = auth;
+	hdrs[n++] = "Content-Type";
+	hdrs[n++] = "application/json";
+	if (rid != NULL) {
+		hdrs[n++] = "PayPal-Request-Id";
+		hdrs[n++] = rid;
+	}
+	if (prefer != NULL) {
+		hdrs[n++] = "Prefer";
+		hdrs[n++] = prefer;
+	}
+	hdrs[n++] = "Accept";
+	hdrs[n++] = "application/json";
+	hdrs[n] = NULL;
+
+	payments_call(c, next, HTTP_METHOD_POST, url, body, len, hdrs);
+	secret_wipe(auth, sizeof(auth));
+	return (0);
 }
 
 /* PayPal's name for what went wrong, from either of its error shapes. */
@@ -297,8 +331,6 @@ paypal_order_create(struct api_ctx *c)
 	struct jw		 j;
 	char			 url[512], ok_url[512], cancel_url[512];
 	char			 amount[24], rid[80];
-	char			 auth[PAYPAL_TOKEN_MAX + 16];
-	const char		*hdrs[11];
 
 	(void)snprintf(url, sizeof(url), "%s/v2/checkout/orders",
 	    app_cfg.paypal_api_base);
@@ -334,29 +366,12 @@ paypal_order_create(struct api_ctx *c)
 	jw_obj_close(&j);
 	jw_obj_close(&j);
 
-	if (j.err || paypal_bearer(auth, sizeof(auth)) == -1) {
-		jw_free(&j);
+	(void)snprintf(rid, sizeof(rid), "apiscribe-order-%s", st->payment_id);
+	if (j.err || paypal_post(c, paypal_order_created, url, j.buf, j.len,
+	    rid, "return=minimal") == -1)
 		payments_checkout_failed(c, 500, "INTERNAL", "the checkout "
 		    "could not be prepared", "the PayPal order could not be "
 		    "written");
-		return;
-	}
-
-	(void)snprintf(rid, sizeof(rid), "apiscribe-order-%s", st->payment_id);
-	hdrs[0] = "Authorization";
-	hdrs[1] = auth;
-	hdrs[2] = "Content-Type";
-	hdrs[3] = "application/json";
-	hdrs[4] = "PayPal-Request-Id";
-	hdrs[5] = rid;
-	hdrs[6] = "Prefer";
-	hdrs[7] = "return=minimal";
-	hdrs[8] = "Accept";
-	hdrs[9] = "application/json";
-	hdrs[10] = NULL;
-	payments_call(c, paypal_order_created, HTTP_METHOD_POST, url, j.buf,
-	    j.len, hdrs);
-	secret_wipe(auth, sizeof(auth));
 	jw_free(&j);
 }
 
@@ -477,31 +492,14 @@ paypal_capture_call(struct api_ctx *c)
 {
 	struct payments_req	*st = c->state;
 	char			 url[512], rid[80];
-	char			 auth[PAYPAL_TOKEN_MAX + 16];
-	const char		*hdrs[11];
 
-	if (paypal_bearer(auth, sizeof(auth)) == -1) {
-		api_error(c, 500, "INTERNAL", "the capture could not be made");
-		return;
-	}
 	(void)snprintf(url, sizeof(url), "%s/v2/checkout/orders/%s/capture",
 	    app_cfg.paypal_api_base, st->ref);
 	(void)snprintf(rid, sizeof(rid), "apiscribe-capture-%s",
 	    st->payment_id);
-	hdrs[0] = "Authorization";
-	hdrs[1] = auth;
-	hdrs[2] = "Content-Type";
-	hdrs[3] = "application/json";
-	hdrs[4] = "PayPal-Request-Id";
-	hdrs[5] = rid;
-	hdrs[6] = "Prefer";
-	hdrs[7] = "return=representation";
-	hdrs[8] = "Accept";
-	hdrs[9] = "application/json";
-	hdrs[10] = NULL;
-	payments_call(c, paypal_capture_answered, HTTP_METHOD_POST, url, "{}",
-	    2, hdrs);
-	secret_wipe(auth, sizeof(auth));
+	if (paypal_post(c, paypal_capture_answered, url, "{}", 2, rid,
+	    "return=representation") == -1)
+		api_error(c, 500, "INTERNAL", "the capture could not be made");
 }
 
 static void
@@ -670,8 +668,8 @@ paypal_verify_call(struct api_ctx *c)
 {
 	struct payments_req	*st = c->state;
 	struct jw		 j;
-	const char		*v, *hdrs[9];
-	char			 url[512], auth[PAYPAL_TOKEN_MAX + 16];
+	const char		*v;
+	char			 url[512];
 	size_t			 i;
 
 	jw_init(&j, st->raw_len + 2048);
@@ -686,25 +684,12 @@ paypal_verify_call(struct api_ctx *c)
 	jw_raw(&j, "webhook_event", st->raw, st->raw_len);
 	jw_obj_close(&j);
 
-	if (j.err || paypal_bearer(auth, sizeof(auth)) == -1) {
-		jw_free(&j);
-		api_error(c, 500, "INTERNAL", "the event could not be checked");
-		return;
-	}
-
 	(void)snprintf(url, sizeof(url),
 	    "%s/v1/notifications/verify-webhook-signature",
 	    app_cfg.paypal_api_base);
-	hdrs[0] = "Authorization";
-	hdrs[1] = auth;
-	hdrs[2] = "Content-Type";
-	hdrs[3] = "application/json";
-	hdrs[4] = "Accept";
-	hdrs[5] = "application/json";
-	hdrs[6] = NULL;
-	payments_call(c, paypal_verify_answered, HTTP_METHOD_POST, url, j.buf,
-	    j.len, hdrs);
-	secret_wipe(auth, sizeof(auth));
+	if (j.err || paypal_post(c, paypal_verify_answered, url, j.buf, j.len,
+	    NULL, NULL) == -1)
+		api_error(c, 500, "INTERNAL", "the event could not be checked");
 	jw_free(&j);
 }
 
