@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <kore/kore.h>
 #include <kore/http.h>
 #include <kore/curl.h>
@@ -463,18 +465,8 @@ payments_event_applied(struct api_ctx *c)
 		log_end(j);
 	}
 
-	if ((strcmp(result, "completed") == 0 ||
-	    strcmp(result, "failed") == 0 ||
-	    strcmp(result, "refunded") == 0) &&
-	    (j = log_begin(LOG_LVL_INFO, strcmp(result, "completed") == 0 ?
-	    "payment.completed" : strcmp(result, "failed") == 0 ?
-	    "payment.failed" : "payment.refunded", c->rid)) != NULL) {
-		jw_str(j, "provider", st->provider);
-		jw_str(j, "paymentId", db_value(&c->db, 0, 3));
-		jw_str(j, "userId", db_value(&c->db, 0, 4));
-		jw_str(j, "source", "webhook");
-		log_end(j);
-	}
+	payments_result_log(c, result, db_value(&c->db, 0, 3),
+	    db_value(&c->db, 0, 4), "webhook");
 
 	jw_init(&out, 64);
 	jw_obj_open(&out, NULL);
@@ -483,6 +475,79 @@ payments_event_applied(struct api_ctx *c)
 	jw_obj_close(&out);
 	api_reply_jw(c, 200, &out);
 	jw_free(&out);
+}
+
+/*
+ * The line an operator watches for, whether the change came from a
+ * webhook or from PayPal's capture answer: a payment completed, failed
+ * or was refunded. Any other result (already done, still awaiting the
+ * buyer, unmatched) changed no payment and gets no line here.
+ */
+void
+payments_result_log(struct api_ctx *c, const char *result,
+    const char *payment_id, const char *user_id, const char *source)
+{
+	struct payments_req	*st = c->state;
+	struct jw		*j;
+	const char		*event;
+
+	if (result == NULL)
+		return;
+	if (strcmp(result, "completed") == 0)
+		event = "payment.completed";
+	else if (strcmp(result, "failed") == 0)
+		event = "payment.failed";
+	else if (strcmp(result, "refunded") == 0)
+		event = "payment.refunded";
+	else
+		return;
+
+	if ((j = log_begin(LOG_LVL_INFO, event, c->rid)) == NULL)
+		return;
+	jw_str(j, "provider", st->provider);
+	jw_str(j, "paymentId", payment_id);
+	jw_str(j, "userId", user_id);
+	jw_str(j, "source", source);
+	log_end(j);
+}
+
+/*
+ * Whether a webhook body is one JSON object. A body with a NUL byte in
+ * it is refused too: the SQL that stores the event takes it as text and
+ * would never see what follows the NUL.
+ */
+int
+payments_webhook_object(const char *raw, size_t len)
+{
+	json_t	*doc;
+	int	 object;
+
+	doc = NULL;
+	if (strlen(raw) == len)
+		doc = json_loadb(raw, len, 0, NULL);
+	object = json_is_object(doc);
+	json_decref(doc);
+	return (object);
+}
+
+/*
+ * A webhook delivery we cannot believe: one warning, with the address it
+ * came from. Nothing is stored; the provider's code answers it with 400
+ * in its own words.
+ */
+void
+payments_webhook_refused(struct api_ctx *c, const char *why)
+{
+	struct payments_req	*st = c->state;
+	struct jw		*j;
+
+	if ((j = log_begin(LOG_LVL_WARN, "payment.webhook_refused",
+	    c->rid)) != NULL) {
+		jw_str(j, "provider", st->provider);
+		jw_str(j, "reason", why);
+		jw_str(j, "ip", c->ip);
+		log_end(j);
+	}
 }
 
 /*

@@ -83,6 +83,11 @@ void			 payments_failed(struct api_ctx *, const char *,
 void			 payments_checkout_failed(struct api_ctx *, int,
 			    const char *, const char *, const char *);
 void			 payments_event_applied(struct api_ctx *);
+void			 payments_result_log(struct api_ctx *, const char *,
+			    const char *, const char *, const char *);
+int			 payments_webhook_object(const char *, size_t);
+void			 payments_webhook_refused(struct api_ctx *,
+			    const char *);
 int			 payments_safe_url(const char *);
 
 int			 stripe_available(void);

@@ -578,16 +578,8 @@ paypal_capture_applied(struct api_ctx *c)
 		jw_str(j, "result", result);
 		log_end(j);
 	}
-	if (result != NULL && (strcmp(result, "completed") == 0 ||
-	    strcmp(result, "failed") == 0) &&
-	    (j = log_begin(LOG_LVL_INFO, strcmp(result, "completed") == 0 ?
-	    "payment.completed" : "payment.failed", c->rid)) != NULL) {
-		jw_str(j, "provider", "paypal");
-		jw_str(j, "paymentId", st->payment_id);
-		jw_str(j, "userId", api_user_id(c));
-		jw_str(j, "source", "capture");
-		log_end(j);
-	}
+	payments_result_log(c, result, st->payment_id, api_user_id(c),
+	    "capture");
 
 	api_reply_json(c, 200, db_value(&c->db, 0, 2),
 	    (size_t)db_length(&c->db, 0, 2));
@@ -623,9 +615,7 @@ paypal_webhook_start(struct api_ctx *c)
 {
 	struct payments_req	*st;
 	const char		*v;
-	json_t			*doc;
 	size_t			 i;
-	int			 object;
 
 	if ((st = payments_req(c)) == NULL)
 		return;
@@ -649,12 +639,7 @@ paypal_webhook_start(struct api_ctx *c)
 		return;
 
 	/* PayPal verifies the event as JSON: it must be one object. */
-	doc = NULL;
-	if (strlen(st->raw) == st->raw_len)
-		doc = json_loadb(st->raw, st->raw_len, 0, NULL);
-	object = json_is_object(doc);
-	json_decref(doc);
-	if (!object) {
+	if (!payments_webhook_object(st->raw, st->raw_len)) {
 		paypal_refused(c, "the body is not a JSON object");
 		return;
 	}
@@ -754,15 +739,7 @@ paypal_webhook_fail(struct api_ctx *c, int status, const char *code,
 static void
 paypal_refused(struct api_ctx *c, const char *why)
 {
-	struct jw	*j;
-
-	if ((j = log_begin(LOG_LVL_WARN, "payment.webhook_refused",
-	    c->rid)) != NULL) {
-		jw_str(j, "provider", "paypal");
-		jw_str(j, "reason", why);
-		jw_str(j, "ip", c->ip);
-		log_end(j);
-	}
+	payments_webhook_refused(c, why);
 	api_errorf(c, 400, "BAD_SIGNATURE", "the PayPal signature could not "
 	    "be verified: %s", why);
 }

@@ -235,8 +235,6 @@ stripe_webhook_start(struct api_ctx *c)
 	struct payments_req	*st;
 	const char		*sig;
 	char			 why[WHSIG_WHY_MAX];
-	json_t			*doc;
-	int			 object;
 
 	if ((st = payments_req(c)) == NULL)
 		return;
@@ -262,12 +260,7 @@ stripe_webhook_start(struct api_ctx *c)
 	}
 
 	/* Signed, yet it must still be one JSON object without NUL bytes. */
-	doc = NULL;
-	if (strlen(st->raw) == st->raw_len)
-		doc = json_loadb(st->raw, st->raw_len, 0, NULL);
-	object = json_is_object(doc);
-	json_decref(doc);
-	if (!object) {
+	if (!payments_webhook_object(st->raw, st->raw_len)) {
 		api_error(c, 400, "BAD_REQUEST", "the event is not a JSON "
 		    "object");
 		return;
@@ -282,15 +275,7 @@ stripe_webhook_start(struct api_ctx *c)
 static void
 stripe_refused(struct api_ctx *c, const char *why)
 {
-	struct jw	*j;
-
-	if ((j = log_begin(LOG_LVL_WARN, "payment.webhook_refused",
-	    c->rid)) != NULL) {
-		jw_str(j, "provider", "stripe");
-		jw_str(j, "reason", why);
-		jw_str(j, "ip", c->ip);
-		log_end(j);
-	}
+	payments_webhook_refused(c, why);
 	api_error(c, 400, "BAD_SIGNATURE", "the Stripe-Signature header is "
 	    "missing or does not verify for this body");
 }
