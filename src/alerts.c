@@ -158,9 +158,9 @@ static const char		*alerts_email;
 /*
  * Per worker: every worker knows the rules, only the first one of an
  * instance evaluates them; the others read the shared state.
- * ALERT_FOR_SECONDS and ALERT_WINDOW_SECONDS shorten every rule's duration and window (for
- * tests and drills); ALERT_QUEUE_DEPTH and ALERT_PROXY_LATENCY_MS move
- * those two thresholds.
+ * ALERT_FOR_SECONDS and ALERT_WINDOW_SECONDS shorten every rule's
+ * duration and window (for tests and drills); ALERT_QUEUE_DEPTH and
+ * ALERT_PROXY_LATENCY_MS move those two thresholds.
  */
 void
 alerts_init(void)
