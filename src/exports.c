@@ -92,6 +92,9 @@ static void	exports_serve(struct api_ctx *, const char *, const char *,
 
 static void	html_text(struct jw *, const char *);
 static void	html_json_text(struct jw *, json_t *, const char *);
+static void	html_json_element(struct jw *, json_t *, const char *,
+		    const char *, const char *);
+static void	html_keys(struct jw *, json_t *);
 static void	html_stats(struct jw *, json_t *);
 static void	html_docs(struct jw *, json_t *);
 static void	html_operation(struct jw *, const char *, const char *,
@@ -782,6 +785,34 @@ html_json_text(struct jw *j, json_t *obj, const char *key)
 
 #define HTML(j, s)	jw_append((j), (s), strlen(s))
 
+/* A string member between `open` and `close`; nothing when it is absent. */
+static void
+html_json_element(struct jw *j, json_t *obj, const char *key,
+    const char *open, const char *close)
+{
+	if (!json_is_string(json_object_get(obj, key)))
+		return;
+	HTML(j, open);
+	html_json_text(j, obj, key);
+	HTML(j, close);
+}
+
+/* The names of an object's members, comma-separated: media types. */
+static void
+html_keys(struct jw *j, json_t *obj)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	i = 0;
+	json_object_foreach(obj, key, v) {
+		if (i++ > 0)
+			HTML(j, ", ");
+		html_text(j, key);
+	}
+}
+
 static void
 html_stats(struct jw *j, json_t *r)
 {
@@ -858,7 +889,7 @@ html_operation(struct jw *j, const char *path, const char *method,
     json_t *op)
 {
 	json_t		*params, *p, *resp, *r, *content, *body;
-	const char	*code, *type;
+	const char	*code;
 	void		*iter;
 	size_t		 i;
 	char		 upper[16];
@@ -873,16 +904,8 @@ html_operation(struct jw *j, const char *path, const char *method,
 	HTML(j, "</span> <span class=\"mono\">");
 	html_text(j, path);
 	HTML(j, "</span></h3>");
-	if (json_is_string(json_object_get(op, "summary"))) {
-		HTML(j, "<p class=\"summary\">");
-		html_json_text(j, op, "summary");
-		HTML(j, "</p>");
-	}
-	if (json_is_string(json_object_get(op, "description"))) {
-		HTML(j, "<p>");
-		html_json_text(j, op, "description");
-		HTML(j, "</p>");
-	}
+	html_json_element(j, op, "summary", "<p class=\"summary\">", "</p>");
+	html_json_element(j, op, "description", "<p>", "</p>");
 
 	params = json_object_get(op, "parameters");
 	if (json_is_array(params) && json_array_size(params) > 0) {
@@ -911,12 +934,7 @@ html_operation(struct jw *j, const char *path, const char *method,
 	content = json_object_get(body, "content");
 	if (json_is_object(content)) {
 		HTML(j, "<p>Request body: <span class=\"mono\">");
-		i = 0;
-		json_object_foreach(content, type, r) {
-			if (i++ > 0)
-				HTML(j, ", ");
-			html_text(j, type);
-		}
+		html_keys(j, content);
 		HTML(j, "</span></p>");
 	}
 
@@ -934,13 +952,7 @@ html_operation(struct jw *j, const char *path, const char *method,
 			if (json_is_string(json_object_get(r, "description")))
 				html_json_text(j, r, "description");
 			HTML(j, "</td><td class=\"mono\">");
-			content = json_object_get(r, "content");
-			i = 0;
-			json_object_foreach(content, type, p) {
-				if (i++ > 0)
-					HTML(j, ", ");
-				html_text(j, type);
-			}
+			html_keys(j, json_object_get(r, "content"));
 			HTML(j, "</td></tr>");
 		}
 		HTML(j, "</table>");
@@ -976,16 +988,8 @@ html_docs(struct jw *j, json_t *r)
 	HTML(j, "</td></tr><tr><th>Language model</th><td>");
 	html_json_text(j, docs, "aiStatus");
 	HTML(j, "</td></tr></table>");
-	if (json_is_string(json_object_get(info, "title"))) {
-		HTML(j, "<h3>");
-		html_json_text(j, info, "title");
-		HTML(j, "</h3>");
-	}
-	if (json_is_string(json_object_get(info, "description"))) {
-		HTML(j, "<p>");
-		html_json_text(j, info, "description");
-		HTML(j, "</p>");
-	}
+	html_json_element(j, info, "title", "<h3>", "</h3>");
+	html_json_element(j, info, "description", "<p>", "</p>");
 
 	paths = json_object_get(api, "paths");
 	if (!json_is_object(paths) || json_object_size(paths) == 0)
