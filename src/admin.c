@@ -67,6 +67,7 @@ static int	admin_uuid_arg(struct api_ctx *, const char *, char *);
 static int	admin_word_arg(struct api_ctx *, const char *, char *,
 		    size_t, const char *const *);
 static int	admin_page(struct api_ctx *, char *, size_t, char *, size_t);
+static int	admin_id_cursor(struct api_ctx *, const char *);
 static int	admin_optional_body(struct api_ctx *, const char **);
 static void	admin_reply(struct api_ctx *);
 
@@ -313,7 +314,7 @@ admin_query_bool(struct api_ctx *c, const char *name, const char **out)
 	return (1);
 }
 
-/* limit and the (created_at, id) cursor of the list routes. */
+/* limit and cursor of the list routes; the SQL reads the cursor. */
 static int
 admin_page(struct api_ctx *c, char *limit, size_t llen, char *cursor,
     size_t clen)
@@ -321,6 +322,25 @@ admin_page(struct api_ctx *c, char *limit, size_t llen, char *cursor,
 	if (api_limit(c, ADMIN_PAGE, ADMIN_PAGE_MAX, limit, llen) == -1 ||
 	    api_cursor(c, cursor, clen) == -1)
 		return (-1);
+	return (0);
+}
+
+/*
+ * The lists paged by a bigint id (the audit log, the failed jobs) take
+ * only a whole number as cursor, short enough for a bigint.
+ */
+static int
+admin_id_cursor(struct api_ctx *c, const char *cursor)
+{
+	size_t	i;
+
+	for (i = 0; cursor[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)cursor[i]) || i > 17) {
+			api_error(c, 400, "BAD_REQUEST",
+			    "the cursor is not one this API returned");
+			return (-1);
+		}
+	}
 	return (0);
 }
 
@@ -635,24 +655,15 @@ admin_audit_list(struct api_ctx *c)
 	int	prefix;
 
 	action[0] = ttype[0] = tid[0] = from[0] = to[0] = '\0';
-	if (api_limit(c, ADMIN_PAGE, ADMIN_PAGE_MAX, limit,
-	    sizeof(limit)) == -1 ||
-	    api_cursor(c, cursor, sizeof(cursor)) == -1 ||
+	if (admin_page(c, limit, sizeof(limit), cursor, sizeof(cursor)) == -1 ||
 	    admin_uuid_arg(c, "actor", actor) == -1 ||
 	    api_arg(c, "action", action, sizeof(action)) == -1 ||
 	    api_arg(c, "targetType", ttype, sizeof(ttype)) == -1 ||
 	    api_arg(c, "targetId", tid, sizeof(tid)) == -1 ||
 	    api_arg(c, "from", from, sizeof(from)) == -1 ||
-	    api_arg(c, "to", to, sizeof(to)) == -1)
+	    api_arg(c, "to", to, sizeof(to)) == -1 ||
+	    admin_id_cursor(c, cursor) == -1)
 		return;
-
-	for (i = 0; cursor[i] != '\0'; i++) {
-		if (!isdigit((unsigned char)cursor[i]) || i > 17) {
-			api_error(c, 400, "BAD_REQUEST",
-			    "the cursor is not one this API returned");
-			return;
-		}
-	}
 
 	/* Action names are dotted words; '*' only at the end. */
 	prefix = 0;
@@ -723,19 +734,10 @@ static void
 admin_queue(struct api_ctx *c)
 {
 	char	limit[16], cursor[32];
-	size_t	i;
 
-	if (api_limit(c, ADMIN_PAGE, ADMIN_PAGE_MAX, limit,
-	    sizeof(limit)) == -1 ||
-	    api_cursor(c, cursor, sizeof(cursor)) == -1)
+	if (admin_page(c, limit, sizeof(limit), cursor, sizeof(cursor)) == -1 ||
+	    admin_id_cursor(c, cursor) == -1)
 		return;
-	for (i = 0; cursor[i] != '\0'; i++) {
-		if (!isdigit((unsigned char)cursor[i]) || i > 17) {
-			api_error(c, 400, "BAD_REQUEST",
-			    "the cursor is not one this API returned");
-			return;
-		}
-	}
 
 	api_query(c, admin_reply,
 	    "WITH page AS ("
