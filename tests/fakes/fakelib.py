@@ -6,14 +6,17 @@ Every fake is a ThreadingHTTPServer on loopback that prints one line
 stops cleanly on SIGTERM.  This module holds what they all need: the
 command line, the server loop, a small router, body reading (including
 chunked uploads), a thread-safe recorder, the failure-mode switch used by
-/__control/mode, and an outbound webhook poster that accepts self-signed
-TLS certificates.
+/__control/mode, an outbound webhook poster that accepts self-signed TLS
+certificates, and the control handlers the fakes have in common: mode,
+requests and reset for all, and events, deliveries and webhook settings
+for the two that send signed webhooks (Stripe and PayPal).
 
 Only the Python standard library is used here.
 """
 
 import argparse
 import base64
+import copy
 import datetime
 import http.client
 import http.server
@@ -76,6 +79,20 @@ def base_parser(description):
     p.add_argument("--quiet", action="store_true",
                    help="do not log each request to stderr")
     return p
+
+
+def add_webhook_options(p):
+    """The options of the fakes that send webhooks (Stripe, PayPal)."""
+    p.add_argument("--webhook-url", default=None,
+                   help="where events are POSTed (http or https; TLS is "
+                   "not verified)")
+    p.add_argument("--delivery", choices=("auto", "manual"), default="auto")
+    p.add_argument("--retries", type=int, default=0,
+                   help="automatic re-deliveries after a failed one")
+    p.add_argument("--retry-delay", type=float, default=1.0)
+    p.add_argument("--public-url", default=None,
+                   help="base URL of the pages and links it hands out "
+                   "(default: own address)")
 
 
 class Recorder:
@@ -216,6 +233,203 @@ class DeliveryQueue:
                 log("delivery job failed: %s: %s", type(e).__name__, e)
             finally:
                 job.done.set()
+
+
+class ControlState:
+    """What every fake's /__control/mode, /requests and /reset work on:
+    the failure modes and the record of API requests.  serve() hands it
+    to the handlers as server.store."""
+
+    def __init__(self, modes):
+        self.modes = ModeSwitch(modes)
+        self.requests = Recorder()
+
+    def clear(self):
+        """Forget the recorded requests and the planned modes."""
+        self.requests.clear()
+        self.modes.reset()
+
+    def listening(self, server):
+        """Called once the server is bound, before READY."""
+
+
+class WebhookStore(ControlState):
+    """The state of a fake that sends signed webhooks: its delivery
+    settings, its events in the order they happened, the ids still
+    pending, and the record of every delivery.
+
+    A subclass says how its events look (EVENT_TYPE, EVENT_CONTENT,
+    TYPE_KEY), which signature faults it knows (FAULTS) and which
+    settings /__control/webhooks takes (SETTINGS), and fills in the
+    methods that differ: clear_objects, new_event, sign_delivery,
+    delivery_id, webhook_config, and configure and delivered where it
+    has more to do.
+    """
+
+    EVENT_TYPE = None       # the field of an event that names its type
+    EVENT_CONTENT = None    # the object POST /__control/events must carry
+    TYPE_KEY = None         # the type's key in delivery records, and the
+    #                         query parameter that filters by it
+    FAULTS = (None, "none")
+    SETTINGS = ("url", "delivery", "retries", "retryDelay")
+
+    def __init__(self, args, modes):
+        super().__init__(modes)
+        self.lock = threading.RLock()
+        self.webhook_url = args.webhook_url
+        self.delivery = args.delivery
+        self.retries = args.retries
+        self.retry_delay = args.retry_delay
+        self.public_url = args.public_url
+        self.public = None
+        self.deliveries = Recorder()
+        self.queue = DeliveryQueue()
+        self.clear()
+
+    def listening(self, server):
+        self.public = public_base(server, self.public_url)
+
+    def clear(self):
+        """Forget all state but the configuration."""
+        with self.lock:
+            self.events = {}
+            self.event_order = []
+            self.event_bodies = {}
+            self.pending = []
+            self.clear_objects()
+        self.deliveries.clear()
+        super().clear()
+
+    def clear_objects(self):
+        """Forget the fake's own objects (called under the lock)."""
+
+    # ---- settings -----------------------------------------------------
+
+    def configure(self, key, value):
+        """Apply one setting of POST /__control/webhooks (under the lock);
+        returns why the value is refused, or None."""
+        if key == "url":
+            self.webhook_url = value or None
+        elif key == "delivery":
+            if value not in ("auto", "manual"):
+                return "delivery must be auto or manual"
+            self.delivery = value
+        elif key == "retries":
+            self.retries = int(value)
+        elif key == "retryDelay":
+            self.retry_delay = float(value)
+        return None
+
+    def webhook_config(self):
+        """What GET /__control/webhooks shows."""
+        return {"url": self.webhook_url, "delivery": self.delivery,
+                "retries": self.retries, "retryDelay": self.retry_delay}
+
+    # ---- events and deliveries ---------------------------------------
+
+    def new_event(self, body):
+        """The event POST /__control/events asks for, stored but left
+        pending (auto=False)."""
+        raise NotImplementedError
+
+    def add_event(self, eid, event, body, auto=None, send=True):
+        """Keep an event and the exact bytes every delivery of it sends,
+        and hand it to delivery: auto=None as configured, False to leave
+        it pending; send=False keeps it without ever sending it.  Returns
+        the automatic delivery's job, or None."""
+        with self.lock:
+            self.events[eid] = event
+            self.event_order.append(eid)
+            self.event_bodies[eid] = body
+            if not send:
+                return None
+            if auto is None:
+                auto = self.delivery == "auto"
+            auto = bool(auto and self.webhook_url)
+            if not auto:
+                self.pending.append(eid)
+                return None
+        return self.queue.submit(self.deliver_with_retries, eid)
+
+    def sign_delivery(self, event_id, fault, **opts):
+        """(body, headers, record fields) for one delivery, signed as the
+        real service does unless fault says otherwise."""
+        raise NotImplementedError
+
+    def delivery_options(self, body):
+        """Keyword arguments for sign_delivery taken from a control
+        body."""
+        return {}
+
+    def delivery_id(self):
+        raise NotImplementedError
+
+    def delivered(self, event_id):
+        """An event was delivered cleanly (called under the lock)."""
+
+    def deliver_once(self, event_id, fault=None, url=None, attempt=1,
+                     **opts):
+        """POST one event now and record the attempt; a 2xx answer to a
+        correctly signed delivery takes it off the pending list."""
+        if fault == "none":
+            fault = None
+        url = url or self.webhook_url
+        if not url:
+            raise ValueError("no webhook URL configured")
+        body, headers, fields = self.sign_delivery(event_id, fault, **opts)
+        etype = self.events[event_id][self.EVENT_TYPE]
+        res = post_webhook(url, body, headers)
+        rec = {"id": self.delivery_id(), "eventId": event_id,
+               self.TYPE_KEY: etype, "time": time.time(),
+               "attempt": attempt, "fault": fault}
+        rec.update(fields)
+        rec["requestHeaders"] = headers
+        rec["body"] = body.decode("utf-8")
+        rec.update(res)
+        self.deliveries.add(rec)
+        log("webhook %s %s -> %s %s", etype, event_id, rec["status"],
+            rec["error"] or "")
+        if rec["status"] is not None and 200 <= rec["status"] < 300 \
+                and fault is None:
+            with self.lock:
+                self.delivered(event_id)
+                if event_id in self.pending:
+                    self.pending.remove(event_id)
+        return rec
+
+    def deliver_with_retries(self, event_id):
+        attempt = 1
+        while True:
+            rec = self.deliver_once(event_id, attempt=attempt)
+            ok = rec["status"] is not None and 200 <= rec["status"] < 300
+            if ok or attempt > self.retries or STOPPING.is_set():
+                return rec
+            attempt += 1
+            STOPPING.wait(self.retry_delay)
+
+    def deliver_concurrently(self, event_id, n, fault=None, url=None,
+                             **opts):
+        """n deliveries of one event at the same moment, each on its own
+        connection, as the services do when they retry while a slow
+        handler is still busy."""
+        results = [None] * n
+        barrier = threading.Barrier(n)
+
+        def one(i):
+            try:
+                barrier.wait(5)
+            except threading.BrokenBarrierError:
+                pass
+            results[i] = self.deliver_once(event_id, fault, url,
+                                           attempt=i + 1, **opts)
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True)
+                   for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return results
 
 
 def wait_until_client_leaves(conn, cap):
@@ -423,6 +637,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def header_dict(self):
         return {k: v for k, v in self.headers.items()}
 
+    def request_record(self, **fields):
+        """This request as /__control/requests lists it (time, method,
+        path, query, headers, body as text), then fields."""
+        body = self.body().decode("utf-8", "replace")
+        rec = {"time": time.time(), "method": self.command,
+               "path": self.path_only, "query": self.query_string,
+               "headers": self.header_dict(), "body": body}
+        rec.update(fields)
+        return rec
+
     def qparam(self, name, default=None):
         v = self.query.get(name)
         return v[0] if v else default
@@ -520,6 +744,176 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return obj
 
 
+class ControlMixin:
+    """The control handlers every fake has, over server.store (a
+    ControlState): POST/GET /__control/mode, GET /__control/requests,
+    POST /__control/reset.  Mix in before Handler."""
+
+    CONTROL_ROUTES = [
+        ("POST", r"/__control/mode", "ctl_mode"),
+        ("GET", r"/__control/mode", "ctl_get_mode"),
+        ("GET", r"/__control/requests", "ctl_requests"),
+        ("POST", r"/__control/reset", "ctl_reset"),
+    ]
+
+    @property
+    def store(self):
+        return self.server.store
+
+    def ctl_fail(self, status, message):
+        self.send_json(status, {"error": message})
+
+    def ctl_mode(self):
+        try:
+            cur = self.store.modes.set(self.control_json())
+        except ValueError as e:
+            self.ctl_fail(400, str(e))
+            return
+        self.send_json(200, cur)
+
+    def ctl_get_mode(self):
+        self.send_json(200, self.store.modes.describe())
+
+    def ctl_requests(self):
+        self.send_json(200, {"requests": self.store.requests.list()})
+
+    def ctl_reset(self):
+        self.store.clear()
+        self.send_json(200, {"ok": True})
+
+
+class WebhookControlMixin(ControlMixin):
+    """The control handlers of the fakes that send webhooks, over
+    server.store (a WebhookStore): events, pending ids, deliveries (now,
+    concurrent, with signature faults) and the webhook settings."""
+
+    WEBHOOK_ROUTES = ControlMixin.CONTROL_ROUTES + [
+        ("GET", r"/__control/deliveries", "ctl_deliveries"),
+        ("GET", r"/__control/events", "ctl_events"),
+        ("POST", r"/__control/events", "ctl_new_event"),
+        ("GET", r"/__control/pending", "ctl_pending"),
+        ("POST", r"/__control/deliver-pending", "ctl_deliver_pending"),
+        ("POST", r"/__control/events/(?P<eid>[^/]+)/deliver", "ctl_deliver"),
+        ("POST", r"/__control/events/(?P<eid>[^/]+)/redeliver",
+         "ctl_deliver"),
+        ("GET", r"/__control/webhooks", "ctl_get_webhooks"),
+        ("POST", r"/__control/webhooks", "ctl_webhooks"),
+    ]
+
+    def wait_for(self, job, body):
+        """With {"wait": true}, a control call answers only once the
+        automatic delivery it caused has finished."""
+        if body.get("wait") and job is not None:
+            job.join(30)
+
+    def ctl_deliveries(self):
+        key = self.store.TYPE_KEY
+        items = self.store.deliveries.list()
+        eid = self.qparam("eventId")
+        etype = self.qparam(key)
+        if eid:
+            items = [d for d in items if d["eventId"] == eid]
+        if etype:
+            items = [d for d in items if d[key] == etype]
+        self.send_json(200, {"deliveries": items})
+
+    def ctl_events(self):
+        st = self.store
+        with st.lock:
+            evs = [copy.deepcopy(st.events[i]) for i in st.event_order]
+            pending = list(st.pending)
+        etype = self.qparam(st.TYPE_KEY)
+        if etype:
+            evs = [e for e in evs if e[st.EVENT_TYPE] == etype]
+        self.send_json(200, {"events": evs, "pending": pending})
+
+    def ctl_pending(self):
+        with self.store.lock:
+            pending = list(self.store.pending)
+        self.send_json(200, {"pending": pending})
+
+    def ctl_new_event(self):
+        """Creates an arbitrary event; unless {"deliver": false} it is
+        delivered once, now, with the chosen signature fault (if any).
+        A faulty delivery leaves the event pending."""
+        st = self.store
+        body = self.control_json()
+        if not isinstance(body.get(st.EVENT_TYPE), str) or \
+                not isinstance(body.get(st.EVENT_CONTENT), dict):
+            self.ctl_fail(400, "need {%s: string, %s: {...}}" %
+                          (st.EVENT_TYPE, st.EVENT_CONTENT))
+            return
+        fault = body.get("fault")
+        if fault not in st.FAULTS:
+            self.ctl_fail(400, "unknown fault %r" % fault)
+            return
+        deliver = body.get("deliver", True)
+        if deliver and not (body.get("url") or st.webhook_url):
+            self.ctl_fail(409, "no webhook URL configured")
+            return
+        ev = st.new_event(body)
+        out = {"event": ev}
+        if deliver:
+            out["deliveries"] = [st.deliver_once(
+                ev["id"], fault, body.get("url"),
+                **st.delivery_options(body))]
+        self.send_json(200, out)
+
+    def ctl_deliver(self, eid):
+        st = self.store
+        body = self.control_json()
+        if eid not in st.events:
+            self.ctl_fail(404, "no such event %s" % eid)
+            return
+        fault = body.get("fault")
+        if fault not in st.FAULTS:
+            self.ctl_fail(400, "unknown fault %r; one of %s" %
+                          (fault, ", ".join(f for f in st.FAULTS if f)))
+            return
+        n = body.get("concurrent", 1)
+        if not isinstance(n, int) or n < 1 or n > 64:
+            self.ctl_fail(400, "concurrent must be 1..64")
+            return
+        url = body.get("url")
+        if not (url or st.webhook_url):
+            self.ctl_fail(409, "no webhook URL configured")
+            return
+        opts = st.delivery_options(body)
+        if n == 1:
+            res = [st.deliver_once(eid, fault, url, **opts)]
+        else:
+            res = st.deliver_concurrently(eid, n, fault, url, **opts)
+        self.send_json(200, {"deliveries": res})
+
+    def ctl_deliver_pending(self):
+        st = self.store
+        body = self.control_json()
+        if not (body.get("url") or st.webhook_url):
+            self.ctl_fail(409, "no webhook URL configured")
+            return
+        with st.lock:
+            pending = list(st.pending)
+        res = [st.deliver_once(eid, url=body.get("url")) for eid in pending]
+        self.send_json(200, {"deliveries": res})
+
+    def ctl_get_webhooks(self):
+        self.send_json(200, self.store.webhook_config())
+
+    def ctl_webhooks(self):
+        st = self.store
+        body = self.control_json()
+        with st.lock:
+            # In SETTINGS order: a refused value leaves the ones before it
+            # applied and the ones after it untouched.
+            for key in st.SETTINGS:
+                if key in body:
+                    problem = st.configure(key, body[key])
+                    if problem:
+                        self.ctl_fail(400, problem)
+                        return
+        self.ctl_get_webhooks()
+
+
 class BodyError(Exception):
     def __init__(self, status, message):
         super().__init__(message)
@@ -534,13 +928,17 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def serve(handler_cls, args, setup=None):
+def serve(handler_cls, args, store=None, setup=None):
     """Bind, print READY, serve until SIGTERM/SIGINT, then exit 0.
 
-    setup(server) runs after bind and before READY, so the fake can learn
-    its own port (for URLs it hands out)."""
+    The handlers find store (a ControlState) as server.store.
+    store.listening(server) and setup(server) run after bind and before
+    READY, so the fake can learn its own port (for URLs it hands out)."""
     server = Server((args.host, args.port), handler_cls)
     server.quiet = getattr(args, "quiet", False)
+    server.store = store
+    if store is not None:
+        store.listening(server)
     if setup is not None:
         setup(server)
 

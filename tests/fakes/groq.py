@@ -26,11 +26,10 @@ MODES = ("ok", "slow", "429", "500", "503", "invalid_json", "wrong_shape",
 ROLES = ("system", "user", "assistant", "tool")
 
 
-class State:
+class State(fakelib.ControlState):
     def __init__(self, api_key):
+        super().__init__(MODES)
         self.api_key = api_key
-        self.modes = fakelib.ModeSwitch(MODES)
-        self.requests = fakelib.Recorder()
         self.lock = threading.Lock()
         self.served = 0
 
@@ -299,16 +298,12 @@ def err(message, etype="invalid_request_error", code=None, param=None):
     return {"error": e}
 
 
-class GroqHandler(fakelib.Handler):
+class GroqHandler(fakelib.ControlMixin, fakelib.Handler):
     server_version = "cloudflare"
     ROUTES = [
         ("POST", r"/openai/v1/chat/completions", "chat"),
         ("GET", r"/openai/v1/models", "models"),
-        ("POST", r"/__control/mode", "ctl_mode"),
-        ("GET", r"/__control/mode", "ctl_get_mode"),
-        ("GET", r"/__control/requests", "ctl_requests"),
-        ("POST", r"/__control/reset", "ctl_reset"),
-    ]
+    ] + fakelib.ControlMixin.CONTROL_ROUTES
 
     def not_found(self):
         self.send_json(404, err("Unknown request URL: %s %s. Please check "
@@ -521,27 +516,6 @@ class GroqHandler(fakelib.Handler):
         self.send_json(200, obj, self.rate_headers(
             max(0, 6000 - prompt_tokens - completion_tokens)))
 
-    # ---- control ---------------------------------------------------
-
-    def ctl_mode(self):
-        try:
-            cur = STATE.modes.set(self.control_json())
-        except ValueError as e:
-            self.send_json(400, {"error": str(e)})
-            return
-        self.send_json(200, cur)
-
-    def ctl_get_mode(self):
-        self.send_json(200, STATE.modes.describe())
-
-    def ctl_requests(self):
-        self.send_json(200, {"requests": STATE.requests.list()})
-
-    def ctl_reset(self):
-        STATE.modes.reset()
-        STATE.requests.clear()
-        self.send_json(200, {"ok": True})
-
 
 def main():
     global STATE
@@ -550,7 +524,7 @@ def main():
                    help="the bearer key requests must carry")
     args = p.parse_args()
     STATE = State(args.api_key)
-    return fakelib.serve(GroqHandler, args)
+    return fakelib.serve(GroqHandler, args, STATE)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import fnmatch
 import html
 import json
 import re
-import threading
 import time
 import urllib.parse
 import uuid
@@ -121,6 +120,30 @@ def missing_param(field):
                    "A required field / parameter is missing.", field=field)
 
 
+def malformed_json():
+    return PPError(400, "MALFORMED_REQUEST_JSON",
+                   "The request JSON is not well formed.")
+
+
+def unknown_id(description):
+    return PPError(404, "INVALID_RESOURCE_ID", description)
+
+
+def find(table, key, description="Specified resource ID does not exist. "
+         "Please check the resource ID and try again."):
+    """table[key] (an order, a capture...); the 404 when there is none."""
+    obj = table.get(key)
+    if obj is None:
+        raise unknown_id(description)
+    return obj
+
+
+def stored(table, key):
+    """A copy of table[key], for GETs that answer it as it is."""
+    return copy.deepcopy(find(table, key, "Specified resource ID does "
+                              "not exist."))
+
+
 def invalid_param(field, value, issue="INVALID_PARAMETER_VALUE",
                   description="The value of a field is invalid.",
                   status=400):
@@ -188,45 +211,66 @@ def short_amount(amount):
 
 # ---- state -----------------------------------------------------------------
 
-class Store:
+class Store(fakelib.WebhookStore):
+    EVENT_TYPE = "event_type"
+    EVENT_CONTENT = "resource"
+    TYPE_KEY = "eventType"
+    FAULTS = (None, "none", "bad_signature", "wrong_webhook_id", "tampered",
+              "foreign_cert", "no_headers")
+    SETTINGS = ("url", "delivery", "events", "webhookId", "retries",
+                "retryDelay")
+
     def __init__(self, args):
-        self.lock = threading.RLock()
         self.client_id = args.client_id
         self.client_secret = args.client_secret
         self.webhook_id = args.webhook_id
-        self.webhook_url = args.webhook_url
-        self.delivery = args.delivery
         self.token_ttl = args.token_ttl
-        self.retries = args.retries
-        self.retry_delay = args.retry_delay
         self.events_filter = list(DEFAULT_EVENTS)
-        self.public = None
         self.key, self.cert_pem = make_signer()
         self.cert_name = "CERT-360caa42-fca2a594-" + \
             fakelib.rand_id(8, "0123456789abcdef")
-        self.modes = fakelib.ModeSwitch(API_MODES)
-        self.requests = fakelib.Recorder()
-        self.deliveries = fakelib.Recorder()
-        self.clear()
+        super().__init__(args, API_MODES)
 
-    def clear(self):
-        with self.lock:
-            self.tokens = {}
-            self.current_token = None
-            self.orders = {}
-            self.order_meta = {}
-            self.captures = {}
-            self.refunds = {}
-            self.events = {}
-            self.event_order = []
-            self.event_bodies = {}
-            self.pending = []
-            self.transmissions = {}
-            self.request_ids = {}
-            self.default_outcome = "completed"
-        self.requests.clear()
-        self.deliveries.clear()
-        self.modes.reset()
+    def clear_objects(self):
+        self.tokens = {}
+        self.current_token = None
+        self.orders = {}
+        self.order_meta = {}
+        self.captures = {}
+        self.refunds = {}
+        self.transmissions = {}
+        self.request_ids = {}
+        self.default_outcome = "completed"
+
+    def configure(self, key, value):
+        if key == "events":
+            if not isinstance(value, list):
+                return "events must be a list of patterns"
+            self.events_filter = [str(e) for e in value]
+            return None
+        if key == "webhookId":
+            self.webhook_id = str(value)
+            return None
+        return super().configure(key, value)
+
+    def webhook_config(self):
+        return {"url": self.webhook_url, "delivery": self.delivery,
+                "webhookId": self.webhook_id, "events": self.events_filter,
+                "retries": self.retries, "retryDelay": self.retry_delay,
+                "certUrl": self.cert_url}
+
+    def new_event(self, body):
+        etype = body["event_type"]
+        ev, _ = create_event(etype, body.get("resource_type", "capture"),
+                             body["resource"], body.get("summary", etype),
+                             auto=False)
+        return ev
+
+    def sign_delivery(self, event_id, fault):
+        return build_delivery(event_id, fault)
+
+    def delivery_id(self):
+        return "del-" + pp_id(10)
 
     @property
     def cert_url(self):
@@ -242,13 +286,10 @@ def subscribed(etype):
     return any(fnmatch.fnmatchcase(etype, p) for p in S.events_filter)
 
 
-DELIVERIES = fakelib.DeliveryQueue()
-
-
 def create_event(etype, resource_type, resource, summary, auto=None):
     """Store an event (a snapshot of resource) and hand it to delivery.
-    Returns (event, thread or None); unsubscribed types are stored but
-    never sent."""
+    Returns (event, delivery job or None); unsubscribed types are stored
+    but never sent."""
     with S.lock:
         eid = "WH-%s-%s" % (pp_id(17), pp_id(17))
         ev = {
@@ -263,21 +304,8 @@ def create_event(etype, resource_type, resource, summary, auto=None):
                 {"href": "%s/v1/notifications/webhooks-events/%s/resend" %
                  (S.public, eid), "rel": "resend", "method": "POST"}],
         }
-        S.events[eid] = ev
-        S.event_order.append(eid)
-        S.event_bodies[eid] = json.dumps(ev, separators=(",", ":")).encode(
-            "utf-8")
-        if not subscribed(etype):
-            return ev, None
-        if auto is None:
-            auto = S.delivery == "auto"
-        auto = bool(auto and S.webhook_url)
-        if not auto:
-            S.pending.append(eid)
-    t = None
-    if auto:
-        t = DELIVERIES.submit(deliver_with_retries, eid)
-    return ev, t
+        body = json.dumps(ev, separators=(",", ":")).encode("utf-8")
+        return ev, S.add_event(eid, ev, body, auto, subscribed(etype))
 
 
 def tamper(body):
@@ -291,10 +319,6 @@ def tamper(body):
         return json.dumps(ev, separators=(",", ":")).encode("utf-8")
     except (ValueError, AttributeError, TypeError, decimal.DecimalException):
         return body + b" "
-
-
-FAULTS = (None, "none", "bad_signature", "wrong_webhook_id", "tampered",
-          "foreign_cert", "no_headers")
 
 
 def build_delivery(event_id, fault=None):
@@ -333,7 +357,7 @@ def build_delivery(event_id, fault=None):
         S.transmissions[tid] = {"eventId": event_id, "canonical": canonical,
                                 "sent": body, "webhookId": webhook_id,
                                 "time": ttime, "fault": fault}
-    return body, headers, tid
+    return body, headers, {"transmissionId": tid}
 
 
 _foreign = []
@@ -345,62 +369,6 @@ def foreign_key():
         if not _foreign:
             _foreign.append(make_signer())
         return _foreign[0]
-
-
-def deliver_once(event_id, fault=None, url=None, attempt=1):
-    if fault == "none":
-        fault = None
-    url = url or S.webhook_url
-    if not url:
-        raise ValueError("no webhook URL configured")
-    body, headers, tid = build_delivery(event_id, fault)
-    ev = S.events[event_id]
-    res = fakelib.post_webhook(url, body, headers)
-    rec = {"id": "del-" + pp_id(10), "eventId": event_id,
-           "eventType": ev["event_type"], "time": time.time(),
-           "attempt": attempt, "fault": fault, "transmissionId": tid,
-           "requestHeaders": headers, "body": body.decode("utf-8")}
-    rec.update(res)
-    S.deliveries.add(rec)
-    fakelib.log("webhook %s %s -> %s %s", ev["event_type"], event_id,
-                rec["status"], rec["error"] or "")
-    if rec["status"] is not None and 200 <= rec["status"] < 300 \
-            and fault is None:
-        with S.lock:
-            if event_id in S.pending:
-                S.pending.remove(event_id)
-    return rec
-
-
-def deliver_with_retries(event_id):
-    attempt = 1
-    while True:
-        rec = deliver_once(event_id, attempt=attempt)
-        ok = rec["status"] is not None and 200 <= rec["status"] < 300
-        if ok or attempt > S.retries or fakelib.STOPPING.is_set():
-            return rec
-        attempt += 1
-        fakelib.STOPPING.wait(S.retry_delay)
-
-
-def deliver_concurrently(event_id, n, fault=None, url=None):
-    results = [None] * n
-    barrier = threading.Barrier(n)
-
-    def one(i):
-        try:
-            barrier.wait(5)
-        except threading.BrokenBarrierError:
-            pass
-        results[i] = deliver_once(event_id, fault, url, attempt=i + 1)
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True)
-               for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def verify_signature(req):
@@ -506,8 +474,7 @@ def check_url(v, field):
 
 def build_order(body):
     if not isinstance(body, dict):
-        raise PPError(400, "MALFORMED_REQUEST_JSON",
-                      "The request JSON is not well formed.")
+        raise malformed_json()
     intent = body.get("intent")
     if intent is None:
         raise missing_param("/intent")
@@ -602,7 +569,7 @@ def order_links(order):
 
 def order_view(oid, minimal=False):
     with S.lock:
-        order = S.orders[oid]
+        order = find(S.orders, oid)
         if minimal:
             out = {"id": oid, "status": order["status"]}
             if "payment_source" in order:
@@ -616,17 +583,9 @@ def order_view(oid, minimal=False):
         return out
 
 
-def find_order(oid):
-    if oid not in S.orders:
-        raise PPError(404, "INVALID_RESOURCE_ID", "Specified resource ID "
-                      "does not exist. Please check the resource ID and "
-                      "try again.")
-    return S.orders[oid]
-
-
 def approve_order(oid):
     with S.lock:
-        order = find_order(oid)
+        order = find(S.orders, oid)
         if order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
             raise PPError(422, "ORDER_NOT_APPROVABLE" if order["status"]
                           != "APPROVED" else "ORDER_ALREADY_APPROVED",
@@ -661,7 +620,7 @@ def capture_links(cap_id, oid):
 def capture_order(oid):
     """Returns (order view, events/threads).  Raises PPError."""
     with S.lock:
-        order = find_order(oid)
+        order = find(S.orders, oid)
         meta = S.order_meta[oid]
         if order["status"] == "COMPLETED":
             raise PPError(422, "ORDER_ALREADY_CAPTURED",
@@ -728,26 +687,17 @@ def capture_order(oid):
 
 def capture_resource(cap_id):
     """A capture as the webhook and GET /v2/payments/captures show it."""
-    ent = S.captures[cap_id]
+    ent = find(S.captures, cap_id)
     res = copy.deepcopy(ent["capture"])
     res["supplementary_data"] = {"related_ids": {"order_id":
                                                  ent["order_id"]}}
     return res
 
 
-def find_capture(cap_id):
-    ent = S.captures.get(cap_id)
-    if ent is None:
-        raise PPError(404, "INVALID_RESOURCE_ID", "Specified resource ID "
-                      "does not exist. Please check the resource ID and "
-                      "try again.")
-    return ent
-
-
 def settle_capture(cap_id, result):
     """A PENDING capture clears (COMPLETED) or is denied (DECLINED)."""
     with S.lock:
-        ent = find_capture(cap_id)
+        ent = find(S.captures, cap_id)
         cap = ent["capture"]
         if cap["status"] != "PENDING":
             raise PPError(422, "CAPTURE_NOT_PENDING",
@@ -769,7 +719,7 @@ def settle_capture(cap_id, result):
 def refund_capture(cap_id, amount=None, extra=None):
     """Returns (refund, (event, thread)).  Raises PPError."""
     with S.lock:
-        ent = find_capture(cap_id)
+        ent = find(S.captures, cap_id)
         cap = ent["capture"]
         cur = cap["amount"]["currency_code"]
         if cap["status"] == "REFUNDED":
@@ -831,7 +781,7 @@ def refund_capture(cap_id, amount=None, extra=None):
 
 # ---- HTTP ------------------------------------------------------------------
 
-class PayPalHandler(fakelib.Handler):
+class PayPalHandler(fakelib.WebhookControlMixin, fakelib.Handler):
     server_version = "nginx"
     ROUTES = [
         ("POST", r"/v1/oauth2/token", "api_token"),
@@ -852,19 +802,7 @@ class PayPalHandler(fakelib.Handler):
         ("GET", r"/checkoutnow", "page"),
         ("POST", r"/checkoutnow/approve", "page_approve"),
         ("POST", r"/checkoutnow/cancel", "page_cancel"),
-        ("POST", r"/__control/mode", "ctl_mode"),
-        ("GET", r"/__control/mode", "ctl_get_mode"),
-        ("GET", r"/__control/requests", "ctl_requests"),
-        ("GET", r"/__control/deliveries", "ctl_deliveries"),
-        ("GET", r"/__control/events", "ctl_events"),
-        ("POST", r"/__control/events", "ctl_new_event"),
-        ("GET", r"/__control/pending", "ctl_pending"),
-        ("POST", r"/__control/deliver-pending", "ctl_deliver_pending"),
-        ("POST", r"/__control/events/(?P<eid>[^/]+)/deliver", "ctl_deliver"),
-        ("POST", r"/__control/events/(?P<eid>[^/]+)/redeliver",
-         "ctl_deliver"),
-        ("GET", r"/__control/webhooks", "ctl_get_webhooks"),
-        ("POST", r"/__control/webhooks", "ctl_webhooks"),
+    ] + fakelib.WebhookControlMixin.WEBHOOK_ROUTES + [
         ("GET", r"/__control/orders/(?P<oid>[^/]+)", "ctl_order"),
         ("POST", r"/__control/orders/(?P<oid>[^/]+)/approve",
          "ctl_approve"),
@@ -880,7 +818,6 @@ class PayPalHandler(fakelib.Handler):
         ("POST", r"/__control/captures/(?P<cid>[^/]+)/refund",
          "ctl_capture_refund"),
         ("POST", r"/__control/tokens/expire", "ctl_expire_tokens"),
-        ("POST", r"/__control/reset", "ctl_reset"),
     ]
 
     # ---- API plumbing ------------------------------------------------
@@ -893,8 +830,7 @@ class PayPalHandler(fakelib.Handler):
                                  "message": e.message,
                                  "debug_id": self.dbg})
             return
-        self.pp_error(PPError(400, "MALFORMED_REQUEST_JSON",
-                              "The request JSON is not well formed."))
+        self.pp_error(malformed_json())
 
     def pp_headers(self, extra=None):
         return [("Paypal-Debug-Id", self.dbg)] + list(extra or [])
@@ -911,13 +847,8 @@ class PayPalHandler(fakelib.Handler):
     def api_begin(self, bearer=True):
         """Record, authenticate, apply fault modes.  True: go on."""
         self.dbg = debug_id()
-        raw = self.body()
-        self.api_record = {
-            "time": time.time(), "method": self.command,
-            "path": self.path_only, "query": self.query_string,
-            "headers": self.header_dict(),
-            "body": raw.decode("utf-8", "replace"), "status": None,
-            "debugId": self.dbg}
+        self.api_record = self.request_record(status=None,
+                                              debugId=self.dbg)
         S.requests.add(self.api_record)
         step = S.modes.take(self.path_only)
         mode = step["mode"]
@@ -960,17 +891,20 @@ class PayPalHandler(fakelib.Handler):
                        self.pp_headers())
 
     def json_or_error(self, allow_empty=False):
+        """The body as a JSON object (an empty body is {} if allowed);
+        anything else is MALFORMED_REQUEST_JSON."""
         raw = self.body()
         if not raw.strip():
             if allow_empty:
                 return {}
-            raise PPError(400, "MALFORMED_REQUEST_JSON",
-                          "The request JSON is not well formed.")
+            raise malformed_json()
         try:
-            return json.loads(raw.decode("utf-8"))
+            obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise PPError(400, "MALFORMED_REQUEST_JSON",
-                          "The request JSON is not well formed.")
+            raise malformed_json()
+        if not isinstance(obj, dict):
+            raise malformed_json()
+        return obj
 
     # ---- idempotency (PayPal-Request-Id) -------------------------------
 
@@ -1055,60 +989,49 @@ class PayPalHandler(fakelib.Handler):
             "app_id": "APP-80W284485P519543T", "expires_in": left,
             "nonce": fakelib.now_iso() + fakelib.rand_id(43)})
 
-    def api_create_order(self):
+    def api_post(self, kind, allow_empty, act):
+        """A POST that PayPal-Request-Id makes idempotent: act(body) makes
+        the object and returns (its id, the answer); 201."""
         if not self.api_begin():
             return
         try:
-            if self.replay("create"):
+            if self.replay(kind):
                 return
-            order = build_order(self.json_or_error())
+            ref, answer = act(self.json_or_error(allow_empty))
         except PPError as e:
             self.pp_error(e)
             return
-        self.remember(201, order["id"])
-        self.respond(201, order_view(order["id"],
-                                     minimal=not self.wants_full()))
+        self.remember(201, ref)
+        self.respond(201, answer)
+
+    def api_show(self, lookup):
+        """A GET of one object: lookup() (under the lock) returns it or
+        raises the PPError to answer."""
+        if not self.api_begin():
+            return
+        try:
+            with S.lock:
+                out = lookup()
+        except PPError as e:
+            self.pp_error(e)
+            return
+        self.respond(200, out)
+
+    def api_create_order(self):
+        def act(body):
+            oid = build_order(body)["id"]
+            return oid, order_view(oid, minimal=not self.wants_full())
+        self.api_post("create", False, act)
 
     def api_get_order(self, oid):
-        if not self.api_begin():
-            return
-        with S.lock:
-            try:
-                find_order(oid)
-            except PPError as e:
-                self.pp_error(e)
-                return
-            view = order_view(oid)
-        self.respond(200, view)
+        self.api_show(lambda: order_view(oid))
 
     def api_capture(self, oid):
-        if not self.api_begin():
-            return
-        try:
-            if self.replay("capture"):
-                return
-            body = self.json_or_error(allow_empty=True)
-            if not isinstance(body, dict):
-                raise PPError(400, "MALFORMED_REQUEST_JSON",
-                              "The request JSON is not well formed.")
-            view, _ = capture_order(oid)
-        except PPError as e:
-            self.pp_error(e)
-            return
-        self.remember(201, oid)
-        self.respond(201, view)
+        self.api_post("capture", True,
+                      lambda body: (oid, capture_order(oid)[0]))
 
     def api_get_capture(self, cid):
-        if not self.api_begin():
-            return
-        with S.lock:
-            try:
-                find_capture(cid)
-            except PPError as e:
-                self.pp_error(e)
-                return
-            res = capture_resource(cid)
-        self.respond(200, res)
+        self.api_show(lambda: capture_resource(cid))
 
     def refund_view(self, refund):
         if self.wants_full():
@@ -1117,41 +1040,19 @@ class PayPalHandler(fakelib.Handler):
                 "links": refund["links"]}
 
     def api_refund(self, cid):
-        if not self.api_begin():
-            return
-        try:
-            if self.replay("refund"):
-                return
-            body = self.json_or_error(allow_empty=True)
-            if not isinstance(body, dict):
-                raise PPError(400, "MALFORMED_REQUEST_JSON",
-                              "The request JSON is not well formed.")
+        def act(body):
             refund, _ = refund_capture(cid, body.get("amount"), body)
-        except PPError as e:
-            self.pp_error(e)
-            return
-        self.remember(201, refund["id"])
-        self.respond(201, self.refund_view(refund))
+            return refund["id"], self.refund_view(refund)
+        self.api_post("refund", True, act)
 
     def api_get_refund(self, rid):
-        if not self.api_begin():
-            return
-        with S.lock:
-            ref = copy.deepcopy(S.refunds.get(rid))
-        if ref is None:
-            self.pp_error(PPError(404, "INVALID_RESOURCE_ID",
-                                  "Specified resource ID does not exist."))
-            return
-        self.respond(200, ref)
+        self.api_show(lambda: stored(S.refunds, rid))
 
     def api_verify(self):
         if not self.api_begin():
             return
         try:
             req = self.json_or_error()
-            if not isinstance(req, dict):
-                raise PPError(400, "MALFORMED_REQUEST_JSON",
-                              "The request JSON is not well formed.")
             for f in ("auth_algo", "cert_url", "transmission_id",
                       "transmission_sig", "transmission_time",
                       "webhook_id", "webhook_event"):
@@ -1177,15 +1078,7 @@ class PayPalHandler(fakelib.Handler):
         self.respond(200, {"verification_status": verdict})
 
     def api_get_event(self, eid):
-        if not self.api_begin():
-            return
-        with S.lock:
-            ev = copy.deepcopy(S.events.get(eid))
-        if ev is None:
-            self.pp_error(PPError(404, "INVALID_RESOURCE_ID",
-                                  "Specified resource ID does not exist."))
-            return
-        self.respond(200, ev)
+        self.api_show(lambda: stored(S.events, eid))
 
     def cert(self, name):
         if name != S.cert_name:
@@ -1196,9 +1089,8 @@ class PayPalHandler(fakelib.Handler):
     def api_unknown(self):
         self.dbg = debug_id()
         self.api_record = None
-        self.pp_error(PPError(404, "INVALID_RESOURCE_ID",
-                              "No resource at %s %s." %
-                              (self.command, self.path_only)))
+        self.pp_error(unknown_id("No resource at %s %s." %
+                                 (self.command, self.path_only)))
 
     # ---- buyer approval page ------------------------------------------
 
@@ -1267,139 +1159,10 @@ class PayPalHandler(fakelib.Handler):
 
     # ---- control -------------------------------------------------------
 
-    def ctl_fail(self, status, message):
-        self.send_json(status, {"error": message})
-
     def ctl_pp_error(self, e):
         self.send_json(e.status, {"error": e.details[0]["issue"]
                                   if e.details else e.name,
                                   "paypal": e.body("control")})
-
-    def ctl_mode(self):
-        try:
-            cur = S.modes.set(self.control_json())
-        except ValueError as e:
-            self.ctl_fail(400, str(e))
-            return
-        self.send_json(200, cur)
-
-    def ctl_get_mode(self):
-        self.send_json(200, S.modes.describe())
-
-    def ctl_requests(self):
-        self.send_json(200, {"requests": S.requests.list()})
-
-    def ctl_deliveries(self):
-        items = S.deliveries.list()
-        eid = self.qparam("eventId")
-        etype = self.qparam("eventType")
-        if eid:
-            items = [d for d in items if d["eventId"] == eid]
-        if etype:
-            items = [d for d in items if d["eventType"] == etype]
-        self.send_json(200, {"deliveries": items})
-
-    def ctl_events(self):
-        with S.lock:
-            evs = [copy.deepcopy(S.events[i]) for i in S.event_order]
-            pending = list(S.pending)
-        etype = self.qparam("eventType")
-        if etype:
-            evs = [e for e in evs if e["event_type"] == etype]
-        self.send_json(200, {"events": evs, "pending": pending})
-
-    def ctl_pending(self):
-        with S.lock:
-            pending = list(S.pending)
-        self.send_json(200, {"pending": pending})
-
-    def ctl_deliver_pending(self):
-        body = self.control_json()
-        if not (body.get("url") or S.webhook_url):
-            self.ctl_fail(409, "no webhook URL configured")
-            return
-        with S.lock:
-            pending = list(S.pending)
-        self.send_json(200, {"deliveries": [
-            deliver_once(e, url=body.get("url")) for e in pending]})
-
-    def ctl_deliver(self, eid):
-        body = self.control_json()
-        if eid not in S.events:
-            self.ctl_fail(404, "no such event %s" % eid)
-            return
-        fault = body.get("fault")
-        if fault not in FAULTS:
-            self.ctl_fail(400, "unknown fault %r; one of %s" %
-                          (fault, ", ".join(f for f in FAULTS if f)))
-            return
-        n = body.get("concurrent", 1)
-        if not isinstance(n, int) or n < 1 or n > 64:
-            self.ctl_fail(400, "concurrent must be 1..64")
-            return
-        url = body.get("url")
-        if not (url or S.webhook_url):
-            self.ctl_fail(409, "no webhook URL configured")
-            return
-        if n == 1:
-            res = [deliver_once(eid, fault, url)]
-        else:
-            res = deliver_concurrently(eid, n, fault, url)
-        self.send_json(200, {"deliveries": res})
-
-    def ctl_new_event(self):
-        body = self.control_json()
-        etype = body.get("event_type")
-        resource = body.get("resource")
-        if not isinstance(etype, str) or not isinstance(resource, dict):
-            self.ctl_fail(400, "need {event_type: string, resource: {...}}")
-            return
-        fault = body.get("fault")
-        if fault not in FAULTS:
-            self.ctl_fail(400, "unknown fault %r" % fault)
-            return
-        deliver = body.get("deliver", True)
-        if deliver and not (body.get("url") or S.webhook_url):
-            self.ctl_fail(409, "no webhook URL configured")
-            return
-        ev, _ = create_event(etype, body.get("resource_type", "capture"),
-                             resource, body.get("summary", etype), auto=False)
-        out = {"event": ev}
-        if deliver:
-            out["deliveries"] = [deliver_once(ev["id"], fault,
-                                              body.get("url"))]
-        self.send_json(200, out)
-
-    def ctl_get_webhooks(self):
-        self.send_json(200, {"url": S.webhook_url, "delivery": S.delivery,
-                             "webhookId": S.webhook_id,
-                             "events": S.events_filter,
-                             "retries": S.retries,
-                             "retryDelay": S.retry_delay,
-                             "certUrl": S.cert_url})
-
-    def ctl_webhooks(self):
-        body = self.control_json()
-        with S.lock:
-            if "url" in body:
-                S.webhook_url = body["url"] or None
-            if "delivery" in body:
-                if body["delivery"] not in ("auto", "manual"):
-                    self.ctl_fail(400, "delivery must be auto or manual")
-                    return
-                S.delivery = body["delivery"]
-            if "events" in body:
-                if not isinstance(body["events"], list):
-                    self.ctl_fail(400, "events must be a list of patterns")
-                    return
-                S.events_filter = [str(e) for e in body["events"]]
-            if "webhookId" in body:
-                S.webhook_id = str(body["webhookId"])
-            if "retries" in body:
-                S.retries = int(body["retries"])
-            if "retryDelay" in body:
-                S.retry_delay = float(body["retryDelay"])
-        self.ctl_get_webhooks()
 
     def ctl_order(self, oid):
         with S.lock:
@@ -1410,10 +1173,6 @@ class PayPalHandler(fakelib.Handler):
                    "meta": copy.deepcopy(S.order_meta[oid])}
         self.send_json(200, out)
 
-    def wait_for(self, ev_thread, body):
-        if body.get("wait") and ev_thread and ev_thread[1] is not None:
-            ev_thread[1].join(30)
-
     def ctl_approve(self, oid):
         try:
             payer_id = approve_order(oid)
@@ -1423,12 +1182,17 @@ class PayPalHandler(fakelib.Handler):
         self.send_json(200, {"orderId": oid, "payerId": payer_id,
                              "status": "APPROVED"})
 
-    def ctl_outcome(self, oid):
-        body = self.control_json()
-        outcome = body.get("outcome")
+    def outcome_or_fail(self):
+        outcome = self.control_json().get("outcome")
         if outcome not in ("completed", "pending", "declined"):
             self.ctl_fail(400, "outcome must be completed, pending or "
                           "declined")
+            return None
+        return outcome
+
+    def ctl_outcome(self, oid):
+        outcome = self.outcome_or_fail()
+        if outcome is None:
             return
         with S.lock:
             if oid not in S.order_meta:
@@ -1438,11 +1202,8 @@ class PayPalHandler(fakelib.Handler):
         self.send_json(200, {"orderId": oid, "outcome": outcome})
 
     def ctl_default_outcome(self):
-        body = self.control_json()
-        outcome = body.get("outcome")
-        if outcome not in ("completed", "pending", "declined"):
-            self.ctl_fail(400, "outcome must be completed, pending or "
-                          "declined")
+        outcome = self.outcome_or_fail()
+        if outcome is None:
             return
         with S.lock:
             S.default_outcome = outcome
@@ -1461,7 +1222,7 @@ class PayPalHandler(fakelib.Handler):
         except PPError as e:
             self.ctl_pp_error(e)
             return
-        self.wait_for(evt, body)
+        self.wait_for(evt[1], body)
         self.send_json(200, {"event": evt[0]})
 
     def ctl_capture_refund(self, cid):
@@ -1477,7 +1238,7 @@ class PayPalHandler(fakelib.Handler):
         except PPError as e:
             self.ctl_pp_error(e)
             return
-        self.wait_for(evt, body)
+        self.wait_for(evt[1], body)
         self.send_json(200, {"refund": refund, "event": evt[0]})
 
     def ctl_order_refund(self, oid):
@@ -1496,10 +1257,6 @@ class PayPalHandler(fakelib.Handler):
             S.current_token = None
         self.send_json(200, {"ok": True})
 
-    def ctl_reset(self):
-        S.clear()
-        self.send_json(200, {"ok": True})
-
 
 def add_query(url, **params):
     u = urllib.parse.urlsplit(url)
@@ -1514,20 +1271,12 @@ def main():
     p.add_argument("--client-id", default="fake-paypal-client-id")
     p.add_argument("--client-secret", default="fake-paypal-client-secret")
     p.add_argument("--webhook-id", default="8PT597110X687430LKGECATA")
-    p.add_argument("--webhook-url", default=None)
-    p.add_argument("--delivery", choices=("auto", "manual"), default="auto")
+    fakelib.add_webhook_options(p)
     p.add_argument("--token-ttl", type=int, default=32400,
                    help="access-token lifetime in seconds")
-    p.add_argument("--retries", type=int, default=0)
-    p.add_argument("--retry-delay", type=float, default=1.0)
-    p.add_argument("--public-url", default=None)
     args = p.parse_args()
     S = Store(args)
-
-    def setup(server):
-        S.public = fakelib.public_base(server, args.public_url)
-
-    return fakelib.serve(PayPalHandler, args, setup)
+    return fakelib.serve(PayPalHandler, args, S)
 
 
 if __name__ == "__main__":

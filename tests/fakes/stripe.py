@@ -26,7 +26,6 @@ import hmac
 import html
 import json
 import re
-import threading
 import time
 import urllib.parse
 
@@ -147,6 +146,13 @@ def valid_url(value):
     return u.scheme in ("http", "https") and bool(u.netloc)
 
 
+def list_object(items, limit, url):
+    """A Stripe list of (copies of) the first limit items, 1 to 100."""
+    data = copy.deepcopy(items[:max(1, min(limit, 100))])
+    return {"object": "list", "data": data,
+            "has_more": len(items) > len(data), "url": url}
+
+
 def format_amount(amount, currency):
     sym = SYMBOLS.get(currency, currency.upper() + " ")
     if currency in ZERO_DECIMAL:
@@ -156,37 +162,53 @@ def format_amount(amount, currency):
 
 # ---- state ---------------------------------------------------------------
 
-class Store:
+class Store(fakelib.WebhookStore):
+    EVENT_TYPE = "type"
+    EVENT_CONTENT = "object"
+    TYPE_KEY = "type"
+    FAULTS = (None, "none", "no_header", "wrong_secret", "stale", "future",
+              "tampered", "multi_v1", "no_v1", "malformed")
+    SETTINGS = ("url", "delivery", "retries", "retryDelay", "secret")
+
     def __init__(self, args):
-        self.lock = threading.RLock()
         self.secret_key = args.secret_key
         self.webhook_secret = args.webhook_secret
-        self.webhook_url = args.webhook_url
-        self.delivery = args.delivery
-        self.retries = args.retries
-        self.retry_delay = args.retry_delay
         self.api_version = args.api_version
-        self.public = None
-        self.modes = fakelib.ModeSwitch(API_MODES)
-        self.requests = fakelib.Recorder()
-        self.deliveries = fakelib.Recorder()
-        self.clear()
+        super().__init__(args, API_MODES)
 
-    def clear(self):
-        with self.lock:
-            self.sessions = {}
-            self.line_items = {}
-            self.intents = {}
-            self.charges = {}
-            self.refunds = {}
-            self.events = {}
-            self.event_order = []
-            self.event_bodies = {}
-            self.pending = []
-            self.idem = {}
-        self.requests.clear()
-        self.deliveries.clear()
-        self.modes.reset()
+    def clear_objects(self):
+        self.sessions = {}
+        self.line_items = {}
+        self.intents = {}
+        self.charges = {}
+        self.refunds = {}
+        self.idem = {}
+
+    def configure(self, key, value):
+        if key == "secret":
+            self.webhook_secret = str(value)
+            return None
+        return super().configure(key, value)
+
+    def webhook_config(self):
+        return dict(super().webhook_config(), secret=self.webhook_secret)
+
+    def new_event(self, body):
+        ev, _ = create_event(body["type"], body["object"],
+                             body.get("previousAttributes"), auto=False)
+        return ev
+
+    def sign_delivery(self, event_id, fault, stale_seconds=600):
+        return build_delivery(event_id, fault, stale_seconds)
+
+    def delivery_options(self, body):
+        return {"stale_seconds": body.get("staleSeconds", 600)}
+
+    def delivery_id(self):
+        return new_id("whdel_", 16)
+
+    def delivered(self, event_id):
+        self.events[event_id]["pending_webhooks"] = 0
 
 
 S = None
@@ -203,13 +225,10 @@ def sign(secret, timestamp, body):
     return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).hexdigest()
 
 
-DELIVERIES = fakelib.DeliveryQueue()
-
-
 def create_event(etype, obj, previous=None, request=None, auto=None):
     """Store an event holding a snapshot of obj and hand it to delivery
     (auto=None: as configured; False: leave it pending).
-    Returns (event, delivery thread or None)."""
+    Returns (event, delivery job or None)."""
     with S.lock:
         ev = {
             "id": new_id("evt_"),
@@ -224,19 +243,9 @@ def create_event(etype, obj, previous=None, request=None, auto=None):
         }
         if previous:
             ev["data"]["previous_attributes"] = previous
-        S.events[ev["id"]] = ev
-        S.event_order.append(ev["id"])
         # Stripe sends the same bytes on every retry of an event.
-        S.event_bodies[ev["id"]] = json.dumps(ev, indent=2).encode("utf-8")
-        if auto is None:
-            auto = S.delivery == "auto"
-        auto = bool(auto and S.webhook_url)
-        if not auto:
-            S.pending.append(ev["id"])
-    t = None
-    if auto:
-        t = DELIVERIES.submit(deliver_with_retries, ev["id"])
-    return ev, t
+        body = json.dumps(ev, indent=2).encode("utf-8")
+        return ev, S.add_event(ev["id"], ev, body, auto)
 
 
 def tamper(body):
@@ -254,7 +263,8 @@ def tamper(body):
 
 
 def build_delivery(event_id, fault=None, stale_seconds=600):
-    """(body, headers, timestamp) for one delivery with an optional fault."""
+    """(body, headers, record fields) for one delivery with an optional
+    fault."""
     body = S.event_bodies[event_id]
     ts = int(time.time())
     secret = S.webhook_secret
@@ -289,76 +299,8 @@ def build_delivery(event_id, fault=None, stale_seconds=600):
     }
     if fault != "no_header":
         headers["Stripe-Signature"] = sig
-    return body, headers, ts
-
-
-FAULTS = (None, "none", "no_header", "wrong_secret", "stale", "future",
-          "tampered", "multi_v1", "no_v1", "malformed")
-
-
-def deliver_once(event_id, fault=None, stale_seconds=600, url=None,
-                 attempt=1):
-    url = url or S.webhook_url
-    if fault == "none":
-        fault = None
-    if not url:
-        raise ValueError("no webhook URL configured")
-    body, headers, ts = build_delivery(event_id, fault, stale_seconds)
-    ev = S.events[event_id]
-    res = fakelib.post_webhook(url, body, headers)
-    rec = {"id": new_id("whdel_", 16), "eventId": event_id,
-           "type": ev["type"], "time": time.time(), "attempt": attempt,
-           "fault": fault, "timestamp": ts,
-           "signatureHeader": headers.get("Stripe-Signature"),
-           "requestHeaders": headers,
-           "body": body.decode("utf-8")}
-    rec.update(res)
-    S.deliveries.add(rec)
-    fakelib.log("webhook %s %s -> %s %s", ev["type"], event_id,
-                rec["status"], rec["error"] or "")
-    if rec["status"] is not None and 200 <= rec["status"] < 300 \
-            and fault is None:
-        with S.lock:
-            S.events[event_id]["pending_webhooks"] = 0
-            if event_id in S.pending:
-                S.pending.remove(event_id)
-    return rec
-
-
-def deliver_with_retries(event_id):
-    attempt = 1
-    while True:
-        rec = deliver_once(event_id, attempt=attempt)
-        ok = rec["status"] is not None and 200 <= rec["status"] < 300
-        if ok or attempt > S.retries or fakelib.STOPPING.is_set():
-            return rec
-        attempt += 1
-        fakelib.STOPPING.wait(S.retry_delay)
-
-
-def deliver_concurrently(event_id, n, fault=None, stale_seconds=600,
-                         url=None):
-    """n deliveries of one event at the same moment, each on its own
-    connection, as Stripe does when it retries while a slow handler is
-    still busy."""
-    results = [None] * n
-    barrier = threading.Barrier(n)
-
-    def one(i):
-        try:
-            barrier.wait(5)
-        except threading.BrokenBarrierError:
-            pass
-        results[i] = deliver_once(event_id, fault, stale_seconds, url,
-                                  attempt=i + 1)
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True)
-               for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return body, headers, {"timestamp": ts,
+                           "signatureHeader": headers.get("Stripe-Signature")}
 
 
 # ---- objects -------------------------------------------------------------
@@ -673,7 +615,7 @@ def expire_session(sid, request=None):
 
 # ---- HTTP ----------------------------------------------------------------
 
-class StripeHandler(fakelib.Handler):
+class StripeHandler(fakelib.WebhookControlMixin, fakelib.Handler):
     server_version = "nginx"
     JSON_INDENT = 2
     ROUTES = [
@@ -692,19 +634,7 @@ class StripeHandler(fakelib.Handler):
         ("GET", r"/pay/(?P<sid>[^/]+)", "page"),
         ("POST", r"/pay/(?P<sid>[^/]+)/confirm", "page_pay"),
         ("POST", r"/pay/(?P<sid>[^/]+)/cancel", "page_cancel"),
-        ("POST", r"/__control/mode", "ctl_mode"),
-        ("GET", r"/__control/mode", "ctl_get_mode"),
-        ("GET", r"/__control/requests", "ctl_requests"),
-        ("GET", r"/__control/deliveries", "ctl_deliveries"),
-        ("GET", r"/__control/events", "ctl_events"),
-        ("POST", r"/__control/events", "ctl_new_event"),
-        ("GET", r"/__control/pending", "ctl_pending"),
-        ("POST", r"/__control/deliver-pending", "ctl_deliver_pending"),
-        ("POST", r"/__control/events/(?P<eid>[^/]+)/deliver", "ctl_deliver"),
-        ("POST", r"/__control/events/(?P<eid>[^/]+)/redeliver",
-         "ctl_redeliver"),
-        ("GET", r"/__control/webhooks", "ctl_get_webhooks"),
-        ("POST", r"/__control/webhooks", "ctl_webhooks"),
+    ] + fakelib.WebhookControlMixin.WEBHOOK_ROUTES + [
         ("GET", r"/__control/sessions/(?P<sid>[^/]+)", "ctl_session"),
         ("POST", r"/__control/sessions/(?P<sid>[^/]+)/complete",
          "ctl_complete"),
@@ -714,7 +644,6 @@ class StripeHandler(fakelib.Handler):
         ("POST", r"/__control/sessions/(?P<sid>[^/]+)/expire",
          "ctl_expire"),
         ("POST", r"/__control/sign", "ctl_sign"),
-        ("POST", r"/__control/reset", "ctl_reset"),
     ]
 
     # ---- API plumbing ---------------------------------------------
@@ -743,13 +672,8 @@ class StripeHandler(fakelib.Handler):
         in self.deferred for the handler to raise after idem_start."""
         self.deferred = None
         self.request_id = new_id("req_", 14)
-        raw = self.body()
-        self.api_record = {
-            "time": time.time(), "method": self.command,
-            "path": self.path_only, "query": self.query_string,
-            "headers": self.header_dict(),
-            "body": raw.decode("utf-8", "replace"), "requestId":
-            self.request_id, "status": None}
+        self.api_record = self.request_record(requestId=self.request_id,
+                                              status=None)
         if record:
             S.requests.add(self.api_record)
         if not self.check_key():
@@ -906,6 +830,19 @@ class StripeHandler(fakelib.Handler):
             if ent is not None and ent["inflight"]:
                 ent.update(inflight=False, status=status, body=body)
 
+    def idem_run(self, act):
+        """Runs the endpoint, act() -> the object to answer, and saves
+        that answer against the idempotency key; a StripeError from act
+        (failed validation) saves nothing."""
+        try:
+            obj = act()
+        except StripeError as e:
+            self.idem_forget()
+            self.respond_error(e)
+            return
+        self.save_idempotent(200, obj)
+        self.respond(200, obj)
+
     def idem_forget(self):
         """Validation failed before execution: nothing is saved, so a
         corrected retry with the same key is allowed."""
@@ -934,14 +871,8 @@ class StripeHandler(fakelib.Handler):
             return
         if self.raise_deferred():
             return
-        try:
-            sess = build_session(params, self.idem_key, self.request_id)
-        except StripeError as e:
-            self.idem_forget()
-            self.respond_error(e)
-            return
-        self.save_idempotent(200, sess)
-        self.respond(200, sess)
+        self.idem_run(lambda: build_session(params, self.idem_key,
+                                            self.request_id))
 
     def api_list_sessions(self):
         if not self.api_begin():
@@ -958,10 +889,8 @@ class StripeHandler(fakelib.Handler):
             pi = self.qparam("payment_intent")
             if pi:
                 items = [s for s in items if s["payment_intent"] == pi]
-            data = copy.deepcopy(items[:max(1, min(limit, 100))])
-        self.respond(200, {"object": "list", "data": data,
-                           "has_more": len(items) > len(data),
-                           "url": "/v1/checkout/sessions"})
+            out = list_object(items, limit, "/v1/checkout/sessions")
+        self.respond(200, out)
 
     def api_get_session(self, sid):
         if not self.api_begin():
@@ -1000,15 +929,8 @@ class StripeHandler(fakelib.Handler):
             return
         if not self.idem_start(pairs):
             return
-        try:
-            snap, _, _ = expire_session(sid, {
-                "id": self.request_id, "idempotency_key": self.idem_key})
-        except StripeError as e:
-            self.idem_forget()
-            self.respond_error(e)
-            return
-        self.save_idempotent(200, snap)
-        self.respond(200, snap)
+        self.idem_run(lambda: expire_session(sid, {
+            "id": self.request_id, "idempotency_key": self.idem_key})[0])
 
     def api_list_events(self):
         if not self.api_begin():
@@ -1022,22 +944,11 @@ class StripeHandler(fakelib.Handler):
             evs = [S.events[i] for i in reversed(S.event_order)]
             if etype:
                 evs = [e for e in evs if e["type"] == etype]
-            data = copy.deepcopy(evs[:max(1, min(limit, 100))])
-        self.respond(200, {"object": "list", "data": data,
-                           "has_more": len(evs) > len(data),
-                           "url": "/v1/events"})
+            out = list_object(evs, limit, "/v1/events")
+        self.respond(200, out)
 
     def api_get_event(self, eid):
-        if not self.api_begin():
-            return
-        with S.lock:
-            ev = copy.deepcopy(S.events.get(eid))
-        if ev is None:
-            self.respond_error(StripeError(404, "No such event: '%s'" % eid,
-                                           param="id",
-                                           code="resource_missing"))
-            return
-        self.respond(200, ev)
+        self._get_obj(S.events, eid, "event")
 
     def _get_obj(self, table, oid, name):
         if not self.api_begin():
@@ -1125,144 +1036,20 @@ class StripeHandler(fakelib.Handler):
 
     # ---- control -----------------------------------------------------
 
-    def ctl_fail(self, status, message):
-        self.send_json(status, {"error": message})
-
     def ctl_stripe_error(self, e):
         self.send_json(e.status, {"error": e.message})
 
-    def ctl_mode(self):
+    def ctl_event(self, body, act):
+        """Answers {"event": ...} and the fields act adds for a change
+        act() -> (event, delivery job, fields) makes, or the StripeError
+        it raises."""
         try:
-            cur = S.modes.set(self.control_json())
-        except ValueError as e:
-            self.ctl_fail(400, str(e))
+            ev, job, fields = act()
+        except StripeError as e:
+            self.ctl_stripe_error(e)
             return
-        self.send_json(200, cur)
-
-    def ctl_get_mode(self):
-        self.send_json(200, S.modes.describe())
-
-    def ctl_requests(self):
-        self.send_json(200, {"requests": S.requests.list()})
-
-    def ctl_deliveries(self):
-        items = S.deliveries.list()
-        eid = self.qparam("eventId")
-        etype = self.qparam("type")
-        if eid:
-            items = [d for d in items if d["eventId"] == eid]
-        if etype:
-            items = [d for d in items if d["type"] == etype]
-        self.send_json(200, {"deliveries": items})
-
-    def ctl_events(self):
-        with S.lock:
-            evs = [copy.deepcopy(S.events[i]) for i in S.event_order]
-            pending = list(S.pending)
-        etype = self.qparam("type")
-        if etype:
-            evs = [e for e in evs if e["type"] == etype]
-        self.send_json(200, {"events": evs, "pending": pending})
-
-    def ctl_pending(self):
-        with S.lock:
-            pending = list(S.pending)
-        self.send_json(200, {"pending": pending})
-
-    def wait_threads(self, threads, body):
-        if body.get("wait"):
-            for t in threads:
-                if t is not None:
-                    t.join(30)
-
-    def ctl_new_event(self):
-        """Creates an arbitrary event; unless {"deliver": false} it is
-        delivered once, now, with the chosen signature fault (if any).
-        A faulty delivery leaves the event pending."""
-        body = self.control_json()
-        etype = body.get("type")
-        obj = body.get("object")
-        if not isinstance(etype, str) or not isinstance(obj, dict):
-            self.ctl_fail(400, "need {type: string, object: {...}}")
-            return
-        fault = body.get("fault")
-        if fault not in FAULTS:
-            self.ctl_fail(400, "unknown fault %r" % fault)
-            return
-        deliver = body.get("deliver", True)
-        if deliver and not (body.get("url") or S.webhook_url):
-            self.ctl_fail(409, "no webhook URL configured")
-            return
-        ev, _ = create_event(etype, obj, body.get("previousAttributes"),
-                             auto=False)
-        out = {"event": ev}
-        if deliver:
-            out["deliveries"] = [deliver_once(
-                ev["id"], fault, body.get("staleSeconds", 600),
-                body.get("url"))]
-        self.send_json(200, out)
-
-    def ctl_deliver(self, eid, default_fault=None):
-        body = self.control_json()
-        if eid not in S.events:
-            self.ctl_fail(404, "no such event %s" % eid)
-            return
-        fault = body.get("fault", default_fault)
-        if fault not in FAULTS:
-            self.ctl_fail(400, "unknown fault %r; one of %s" %
-                          (fault, ", ".join(f for f in FAULTS if f)))
-            return
-        n = body.get("concurrent", 1)
-        if not isinstance(n, int) or n < 1 or n > 64:
-            self.ctl_fail(400, "concurrent must be 1..64")
-            return
-        url = body.get("url")
-        if not (url or S.webhook_url):
-            self.ctl_fail(409, "no webhook URL configured")
-            return
-        stale = body.get("staleSeconds", 600)
-        if n == 1:
-            res = [deliver_once(eid, fault, stale, url)]
-        else:
-            res = deliver_concurrently(eid, n, fault, stale, url)
-        self.send_json(200, {"deliveries": res})
-
-    def ctl_redeliver(self, eid):
-        self.ctl_deliver(eid)
-
-    def ctl_deliver_pending(self):
-        body = self.control_json()
-        if not (body.get("url") or S.webhook_url):
-            self.ctl_fail(409, "no webhook URL configured")
-            return
-        with S.lock:
-            pending = list(S.pending)
-        res = [deliver_once(eid, url=body.get("url")) for eid in pending]
-        self.send_json(200, {"deliveries": res})
-
-    def ctl_get_webhooks(self):
-        self.send_json(200, {"url": S.webhook_url, "delivery": S.delivery,
-                             "retries": S.retries,
-                             "retryDelay": S.retry_delay,
-                             "secret": S.webhook_secret})
-
-    def ctl_webhooks(self):
-        body = self.control_json()
-        with S.lock:
-            if "url" in body:
-                S.webhook_url = body["url"] or None
-            if "delivery" in body:
-                if body["delivery"] not in ("auto", "manual"):
-                    self.ctl_fail(400, "delivery must be auto or manual")
-                    return
-                S.delivery = body["delivery"]
-            if "retries" in body:
-                S.retries = int(body["retries"])
-            if "retryDelay" in body:
-                S.retry_delay = float(body["retryDelay"])
-            if "secret" in body:
-                S.webhook_secret = str(body["secret"])
-        self.ctl_get_webhooks()
+        self.wait_for(job, body)
+        self.send_json(200, dict({"event": ev}, **fields))
 
     def ctl_session(self, sid):
         with S.lock:
@@ -1283,43 +1070,28 @@ class StripeHandler(fakelib.Handler):
         if flavor not in ("paid", "async"):
             self.ctl_fail(400, "flavor must be paid or async")
             return
-        try:
-            ev, t = complete_session(sid, flavor)
-        except StripeError as e:
-            self.ctl_stripe_error(e)
-            return
-        self.wait_threads([t], body)
-        self.send_json(200, {"event": ev})
+        self.ctl_event(body, lambda: complete_session(sid, flavor) + ({},))
 
     def ctl_async(self, sid):
         body = self.control_json()
-        try:
-            ev, t = async_result(sid, body.get("result", "succeeded"))
-        except StripeError as e:
-            self.ctl_stripe_error(e)
-            return
-        self.wait_threads([t], body)
-        self.send_json(200, {"event": ev})
+        self.ctl_event(body, lambda: async_result(
+            sid, body.get("result", "succeeded")) + ({},))
 
     def ctl_refund(self, sid):
         body = self.control_json()
-        try:
+
+        def act():
             ev, t, rf = refund_session(sid, body.get("amount"))
-        except StripeError as e:
-            self.ctl_stripe_error(e)
-            return
-        self.wait_threads([t], body)
-        self.send_json(200, {"event": ev, "refund": rf})
+            return ev, t, {"refund": rf}
+        self.ctl_event(body, act)
 
     def ctl_expire(self, sid):
         body = self.control_json()
-        try:
+
+        def act():
             _, ev, t = expire_session(sid)
-        except StripeError as e:
-            self.ctl_stripe_error(e)
-            return
-        self.wait_threads([t], body)
-        self.send_json(200, {"event": ev})
+            return ev, t, {}
+        self.ctl_event(body, act)
 
     def ctl_sign(self):
         """Signs an arbitrary payload, for tests that post their own."""
@@ -1334,33 +1106,17 @@ class StripeHandler(fakelib.Handler):
         self.send_json(200, {"timestamp": ts, "v1": v1,
                              "header": "t=%d,v1=%s" % (ts, v1)})
 
-    def ctl_reset(self):
-        S.clear()
-        self.send_json(200, {"ok": True})
-
 
 def main():
     global S
     p = fakelib.base_parser("Fake Stripe API, hosted checkout and webhooks")
     p.add_argument("--secret-key", default="sk_test_fake_secret_key")
     p.add_argument("--webhook-secret", default="whsec_test_fake_secret")
-    p.add_argument("--webhook-url", default=None,
-                   help="where events are POSTed (http or https; TLS is "
-                   "not verified)")
-    p.add_argument("--delivery", choices=("auto", "manual"), default="auto")
-    p.add_argument("--retries", type=int, default=0,
-                   help="automatic re-deliveries after a failed one")
-    p.add_argument("--retry-delay", type=float, default=1.0)
+    fakelib.add_webhook_options(p)
     p.add_argument("--api-version", default="2024-06-20")
-    p.add_argument("--public-url", default=None,
-                   help="base URL for hosted pages (default: own address)")
     args = p.parse_args()
     S = Store(args)
-
-    def setup(server):
-        S.public = fakelib.public_base(server, args.public_url)
-
-    return fakelib.serve(StripeHandler, args, setup)
+    return fakelib.serve(StripeHandler, args, S)
 
 
 if __name__ == "__main__":

@@ -219,13 +219,17 @@ class UpstreamHandler(fakelib.Handler):
         return any(p.strip().split(";")[0] == "gzip" and
                    not p.strip().endswith("q=0") for p in ae.split(","))
 
+    def maybe_gzip(self, body, hdrs):
+        """(body, headers) compressed when the client accepts gzip."""
+        if not self.wants_gzip():
+            return body, hdrs
+        return gzip.compress(body, mtime=0), hdrs + [
+            ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
+
     def send_json(self, status, obj, headers=None):
-        body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
-        hdrs = self._hdrs(headers)
-        if self.wants_gzip():
-            body = gzip.compress(body, mtime=0)
-            hdrs += [("Content-Encoding", "gzip"),
-                     ("Vary", "Accept-Encoding")]
+        body, hdrs = self.maybe_gzip(
+            json.dumps(obj, separators=(",", ":")).encode("utf-8"),
+            self._hdrs(headers))
         self.send(status, body, "application/json; charset=utf-8", hdrs)
 
     def error(self, status, code, message, headers=None):
@@ -258,6 +262,39 @@ class UpstreamHandler(fakelib.Handler):
             raise ValueError("%s must be between %d and %d" % (name, lo, hi))
         return v
 
+    def int_params(self, *specs):
+        """The query integers (name, default, lo, hi) asks for, in a list;
+        None once a 400 has been sent for a bad one."""
+        try:
+            return [self.int_param(*spec) for spec in specs]
+        except ValueError as e:
+            self.error(400, "invalid_parameter", str(e))
+            return None
+
+    def invalid(self, message, details):
+        self.send_json(422, {"error": {"code": "validation_failed",
+                                       "message": message,
+                                       "details": details}})
+
+    def user_input(self, partial):
+        """The body as a valid user (all fields, or some if partial);
+        None once an error has been sent."""
+        obj = self.json_object()
+        if obj is None:
+            return None
+        errors = self.validate_user(obj, partial)
+        if errors:
+            self.invalid("Invalid user", errors)
+            return None
+        return obj
+
+    def int_id(self, raw, kind):
+        """raw as an integer id; None once a 400 has been sent."""
+        if not re.fullmatch(r"\d+", raw):
+            self.error(400, "invalid_id", "%s ids are integers" % kind)
+            return None
+        return int(raw)
+
     def json_object(self):
         ctype = self.headers.get("Content-Type", "")
         if "json" not in ctype:
@@ -275,8 +312,7 @@ class UpstreamHandler(fakelib.Handler):
         return obj
 
     def user_or_404(self, uid):
-        if not re.fullmatch(r"\d+", uid):
-            self.error(400, "invalid_id", "User ids are integers")
+        if self.int_id(uid, "User") is None:
             return None
         with D.lock:
             u = copy.deepcopy(D.users.get(int(uid)))
@@ -290,12 +326,11 @@ class UpstreamHandler(fakelib.Handler):
         self.send_json(200, {"status": "ok", "time": fakelib.now_iso()})
 
     def list_users(self):
-        try:
-            page = self.int_param("page", 1, 1, 100000)
-            per = self.int_param("per_page", 10, 1, 100)
-        except ValueError as e:
-            self.error(400, "invalid_parameter", str(e))
+        nums = self.int_params(("page", 1, 1, 100000),
+                               ("per_page", 10, 1, 100))
+        if nums is None:
             return
+        page, per = nums
         role = self.qparam("role")
         with D.lock:
             users = [D.users[k] for k in sorted(D.users)]
@@ -334,14 +369,8 @@ class UpstreamHandler(fakelib.Handler):
         return errors
 
     def create_user(self):
-        obj = self.json_object()
+        obj = self.user_input(False)
         if obj is None:
-            return
-        errors = self.validate_user(obj, False)
-        if errors:
-            self.send_json(422, {"error": {"code": "validation_failed",
-                                           "message": "Invalid user",
-                                           "details": errors}})
             return
         with D.lock:
             uid = D.next_user
@@ -378,14 +407,8 @@ class UpstreamHandler(fakelib.Handler):
     def _update_user(self, uid, partial):
         if self.user_or_404(uid) is None:
             return
-        obj = self.json_object()
+        obj = self.user_input(partial)
         if obj is None:
-            return
-        errors = self.validate_user(obj, partial)
-        if errors:
-            self.send_json(422, {"error": {"code": "validation_failed",
-                                           "message": "Invalid user",
-                                           "details": errors}})
             return
         with D.lock:
             user = D.users.get(int(uid))
@@ -429,10 +452,7 @@ class UpstreamHandler(fakelib.Handler):
         self.send_json(200, {"data": orders, "count": len(orders)})
 
     def get_order(self, uid, oid):
-        if self.user_or_404(uid) is None:
-            return
-        if not re.fullmatch(r"\d+", oid):
-            self.error(400, "invalid_id", "Order ids are integers")
+        if self.user_or_404(uid) is None or self.int_id(oid, "Order") is None:
             return
         with D.lock:
             o = copy.deepcopy(D.orders.get(int(oid)))
@@ -450,10 +470,8 @@ class UpstreamHandler(fakelib.Handler):
             return
         items = obj.get("items")
         if not isinstance(items, list) or not items:
-            self.send_json(422, {"error": {
-                "code": "validation_failed", "message": "Invalid order",
-                "details": [{"field": "items",
-                             "message": "must be a non-empty array"}]}})
+            self.invalid("Invalid order", [{
+                "field": "items", "message": "must be a non-empty array"}])
             return
         out_items = []
         with D.lock:
@@ -462,12 +480,10 @@ class UpstreamHandler(fakelib.Handler):
                     if isinstance(it, dict) else None
                 q = it.get("quantity", 1) if isinstance(it, dict) else None
                 if p is None or not isinstance(q, int) or q < 1:
-                    self.send_json(422, {"error": {
-                        "code": "validation_failed",
-                        "message": "Invalid order",
-                        "details": [{"field": "items[%d]" % i,
-                                     "message": "needs a known productId "
-                                     "and a positive quantity"}]}})
+                    self.invalid("Invalid order", [{
+                        "field": "items[%d]" % i,
+                        "message": "needs a known productId and a "
+                        "positive quantity"}])
                     return
                 out_items.append({"productId": p["id"], "sku": p["sku"],
                                   "quantity": q, "unitPrice": p["price"]})
@@ -486,8 +502,7 @@ class UpstreamHandler(fakelib.Handler):
 
     def cancel_order(self, oid):
         self.body()
-        if not re.fullmatch(r"\d+", oid):
-            self.error(400, "invalid_id", "Order ids are integers")
+        if self.int_id(oid, "Order") is None:
             return
         with D.lock:
             o = D.orders.get(int(oid))
@@ -503,12 +518,10 @@ class UpstreamHandler(fakelib.Handler):
         self.send_json(200, out)
 
     def list_products(self):
-        try:
-            limit = self.int_param("limit", 20, 1, 100)
-            offset = self.int_param("offset", 0, 0, 100000)
-        except ValueError as e:
-            self.error(400, "invalid_parameter", str(e))
+        nums = self.int_params(("limit", 20, 1, 100), ("offset", 0, 0, 100000))
+        if nums is None:
             return
+        limit, offset = nums
         cat = self.qparam("category")
         if cat is not None and cat not in CATEGORIES:
             self.error(400, "invalid_parameter", "category must be one of "
@@ -548,11 +561,10 @@ class UpstreamHandler(fakelib.Handler):
             self.error(400, "invalid_parameter",
                        "type must be all, users or products")
             return
-        try:
-            limit = self.int_param("limit", 10, 1, 50)
-        except ValueError as e:
-            self.error(400, "invalid_parameter", str(e))
+        nums = self.int_params(("limit", 10, 1, 50))
+        if nums is None:
             return
+        limit, = nums
         ql = q.lower()
         results = []
         with D.lock:
@@ -715,11 +727,7 @@ class UpstreamHandler(fakelib.Handler):
             body = b"1" * size
         else:
             body = b'{"data":"' + b"x" * (size - len(shell)) + b'"}'
-        hdrs = []
-        if self.wants_gzip():
-            body = gzip.compress(body, mtime=0)
-            hdrs = [("Content-Encoding", "gzip"),
-                    ("Vary", "Accept-Encoding")]
+        body, hdrs = self.maybe_gzip(body, [])
         self.send(200, body, "application/json", hdrs)
 
     def redirect_elsewhere(self):
@@ -734,21 +742,19 @@ class UpstreamHandler(fakelib.Handler):
             ("Set-Cookie", "theme=dark; Path=/; Max-Age=3600")])
 
     def many_headers(self):
-        try:
-            n = self.int_param("n", 100, 1, 1000)
-        except ValueError as e:
-            self.error(400, "invalid_parameter", str(e))
+        nums = self.int_params(("n", 100, 1, 1000))
+        if nums is None:
             return
+        n, = nums
         hdrs = [("X-Custom-%03d" % i, "value-%d" % i) for i in range(n)]
         self.send(200, json.dumps({"headers": n}).encode("utf-8"),
                   "application/json", hdrs)
 
     def chunked(self):
-        try:
-            n = self.int_param("n", 5, 1, 1000)
-        except ValueError as e:
-            self.error(400, "invalid_parameter", str(e))
+        nums = self.int_params(("n", 5, 1, 1000))
+        if nums is None:
             return
+        n, = nums
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
@@ -789,7 +795,7 @@ def main():
     def setup(server):
         server.on_connection = count_connection
 
-    return fakelib.serve(UpstreamHandler, args, setup)
+    return fakelib.serve(UpstreamHandler, args, setup=setup)
 
 
 if __name__ == "__main__":
