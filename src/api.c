@@ -97,7 +97,6 @@ api_init(void)
 static void		 api_task_release(struct api_ctx *);
 static int		 api_task_entry(struct kore_task *);
 static const char	*api_code_for(int);
-static int		 api_hexval(int);
 
 /*
  * The session behind the cookie (if any) and one hit against the rate
@@ -934,17 +933,6 @@ api_path_segment(struct api_ctx *c, int n, char *out, size_t len)
 	return (0);
 }
 
-static int
-api_hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0');
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return (ch - 'a' + 10);
-	return (-1);
-}
-
 /*
  * A query-string argument, percent-decoded. Returns 1 when found, 0 when
  * absent and -1 (answered with 400) when it is malformed or too long.
@@ -974,8 +962,8 @@ api_arg(struct api_ctx *c, const char *name, char *out, size_t len)
 				out[o++] = ' ';
 			} else if (*p == '%') {
 				if (end - p < 3 ||
-				    (hi = api_hexval(p[1])) == -1 ||
-				    (lo = api_hexval(p[2])) == -1 ||
+				    (hi = secret_hexdigit(p[1])) == -1 ||
+				    (lo = secret_hexdigit(p[2])) == -1 ||
 				    (hi == 0 && lo == 0))
 					goto bad;
 				out[o++] = (char)(hi << 4 | lo);

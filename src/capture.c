@@ -42,6 +42,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "secret.h"
 
 #define OID_BOOL	16
 #define OID_BYTEA	17
@@ -472,18 +473,6 @@ capture_drop(struct capture_batch *b, const char *why)
 	capture_batch_free(b);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 static void
 arr_init(struct arr *a, uint32_t oid, size_t hint)
 {
@@ -563,8 +552,8 @@ arr_uuid(struct arr *a, const char *text)
 	for (p = text, i = 0; i < 16 && *p != '\0'; p++) {
 		if (*p == '-')
 			continue;
-		hi = hexval(p[0]);
-		lo = hexval(p[1]);
+		hi = secret_hexdigit(p[0]);
+		lo = secret_hexdigit(p[1]);
 		if (hi < 0 || lo < 0)
 			break;
 		raw[i++] = (unsigned char)(hi << 4 | lo);

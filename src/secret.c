@@ -60,6 +60,19 @@ secret_b64url(const unsigned char *in, size_t len, char *out, size_t outlen)
 	return ((int)o);
 }
 
+/* The value of one hexadecimal digit, or -1. */
+int
+secret_hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
 static int
 b64url_value(char c)
 {

@@ -22,5 +22,6 @@ void	secret_sha256_hex(const void *, size_t, char *);
 int	secret_equal(const char *, const char *);
 void	secret_wipe(void *, size_t);
 int	secret_b64url(const unsigned char *, size_t, char *, size_t);
+int	secret_hexdigit(int);
 
 #endif
