@@ -118,6 +118,8 @@ struct proxy_req {
 	struct rbuf		 head;
 	int			 denied;
 	int			 redacted;
+	struct hdrs		 up;		/* the upstream's headers */
+	int			 up_parsed;
 	char			 why[SSRF_WHY_MAX];
 };
 
@@ -137,11 +139,13 @@ static int	proxy_fail(struct proxy_req *, int, const char *, const char *,
 static void	proxy_capture(struct proxy_req *, int, const char *);
 static int	proxy_read_body(struct proxy_req *);
 static struct curl_slist *proxy_req_headers(struct proxy_req *);
-static void	proxy_resp_headers(struct proxy_req *, struct hdrs *);
+static void	proxy_parse_head(struct proxy_req *);
+static char	*proxy_up_header(struct proxy_req *, const char *);
+static void	proxy_resp_headers(struct proxy_req *);
 static int	proxy_hop_by_hop(const char *, const char *);
 static void	hdrs_add(struct hdrs *, const char *, size_t, const char *,
 		    size_t);
-static char	*hdrs_json(struct hdrs *, int, int *);
+static char	*hdrs_json(const struct hdrs *, int, int *);
 static void	proxy_clean(char *);
 static int	proxy_body(const char *, const void *, size_t, size_t,
 		    int, char **, size_t *, int *);
@@ -745,7 +749,7 @@ proxy_finish(struct proxy_req *p)
 	}
 
 	status = (int)cl->http.status;
-	proxy_resp_headers(p, NULL);
+	proxy_resp_headers(p);
 	http_response_header(req, "Content-Security-Policy", "sandbox");
 	proxy_capture(p, status, NULL);
 	metrics_proxy_done(kore_time_ms() - p->started, status);
@@ -784,35 +788,16 @@ proxy_fail(struct proxy_req *p, int status, const char *code,
 	return (KORE_RESULT_OK);
 }
 
-/*
- * Walks the upstream's header lines. With set NULL it copies them to the
- * client's response; otherwise it adds them to the capture's set.
- */
+/* The upstream's header lines as views, read once per call. */
 static void
-proxy_resp_headers(struct proxy_req *p, struct hdrs *set)
+proxy_parse_head(struct proxy_req *p)
 {
-	char		*line, *next, *colon, *value, *end, save_n, save_v;
-	char		 connection[256];
-	size_t		 len;
+	char	*line, *next, *colon, *value, *end;
 
-	if (p->head.data == NULL)
+	if (p->up_parsed || p->head.data == NULL)
 		return;
-
-	connection[0] = '\0';
-	if (set == NULL) {
-		for (line = p->head.data; *line != '\0'; line = next) {
-			next = line + strcspn(line, "\n");
-			if (*next == '\n')
-				next++;
-			if (strncasecmp(line, "connection:", 11) != 0)
-				continue;
-			len = strcspn(line + 11, "\r\n");
-			if (len >= sizeof(connection))
-				len = sizeof(connection) - 1;
-			memcpy(connection, line + 11, len);
-			connection[len] = '\0';
-		}
-	}
+	p->up_parsed = 1;
+	p->up.n = 0;
 
 	for (line = p->head.data; *line != '\0'; line = next) {
 		next = line + strcspn(line, "\n");
@@ -827,26 +812,52 @@ proxy_resp_headers(struct proxy_req *p, struct hdrs *set)
 		value = colon + 1;
 		while (value < end && (*value == ' ' || *value == '\t'))
 			value++;
-
-		if (set != NULL) {
-			hdrs_add(set, line, (size_t)(colon - line), value,
-			    (size_t)(end - value));
-			continue;
-		}
-
-		/* Terminate name and value in place for Kore, then restore. */
-		save_n = *colon;
-		save_v = *end;
-		*colon = '\0';
-		*end = '\0';
-		if (!proxy_hop_by_hop(line, connection) &&
-		    strcasecmp(line, "content-length") &&
-		    strcasecmp(line, "content-encoding") &&
-		    strcasecmp(line, "server") && strcasecmp(line, "date"))
-			http_response_header(p->req, line, value);
-		*colon = save_n;
-		*end = save_v;
+		hdrs_add(&p->up, line, (size_t)(colon - line), value,
+		    (size_t)(end - value));
 	}
+}
+
+/* The value of one of the upstream's headers, malloc'd, or NULL. */
+static char *
+proxy_up_header(struct proxy_req *p, const char *name)
+{
+	size_t	len = strlen(name);
+	int	i;
+
+	proxy_parse_head(p);
+	for (i = 0; i < p->up.n; i++) {
+		if (p->up.nlen[i] == len &&
+		    strncasecmp(p->up.name[i], name, len) == 0)
+			return (strndup(p->up.value[i], p->up.vlen[i]));
+	}
+	return (NULL);
+}
+
+/* Copies the upstream's headers to the client's response. */
+static void
+proxy_resp_headers(struct proxy_req *p)
+{
+	char	*connection, *name, *value, save_n, save_v;
+	int	 i;
+
+	connection = proxy_up_header(p, "connection");
+	for (i = 0; i < p->up.n; i++) {
+		/* Terminate name and value in place for Kore, then restore. */
+		name = (char *)(uintptr_t)p->up.name[i];
+		value = (char *)(uintptr_t)p->up.value[i];
+		save_n = name[p->up.nlen[i]];
+		save_v = value[p->up.vlen[i]];
+		name[p->up.nlen[i]] = '\0';
+		value[p->up.vlen[i]] = '\0';
+		if (!proxy_hop_by_hop(name, connection) &&
+		    strcasecmp(name, "content-length") &&
+		    strcasecmp(name, "content-encoding") &&
+		    strcasecmp(name, "server") && strcasecmp(name, "date"))
+			http_response_header(p->req, name, value);
+		name[p->up.nlen[i]] = save_n;
+		value[p->up.vlen[i]] = save_v;
+	}
+	free(connection);
 }
 
 /* Makes s valid UTF-8 without control characters, in place. */
@@ -898,7 +909,7 @@ hdrs_add(struct hdrs *h, const char *name, size_t nlen, const char *value,
  * straight from the views, without copying each header first.
  */
 static char *
-hdrs_json(struct hdrs *h, int redact, int *redacted)
+hdrs_json(const struct hdrs *h, int redact, int *redacted)
 {
 	struct jw	 j;
 	char		 key[136], val[2048], red[2048];
@@ -944,7 +955,6 @@ hdrs_json(struct hdrs *h, int redact, int *redacted)
 		}
 		jw_append(&j, "\"", 1);
 	}
-	h->n = 0;
 	jw_obj_close(&j);
 	return (jw_steal(&j, NULL));
 }
@@ -1013,7 +1023,8 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 	struct hdrs		 set;
 	char			*rq_json, *rs_json, *query, *rq_body, *rs_body;
 	char			 path[2048], cookies[4096];
-	const char		*rq_type, *rs_type, *v;
+	const char		*rq_type;
+	char			*rs_type;
 	size_t			 qlen, olen, rq_len, rs_len, len;
 	int			 redact = !p->capture_secrets;
 
@@ -1034,8 +1045,8 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 		    strlen(hdr->value));
 	}
 	rq_json = hdrs_json(&set, redact, &p->redacted);
-	proxy_resp_headers(p, &set);
-	rs_json = hdrs_json(&set, redact, &p->redacted);
+	proxy_parse_head(p);
+	rs_json = hdrs_json(&p->up, redact, &p->redacted);
 
 	query = NULL;
 	if (req->query_string != NULL) {
@@ -1058,13 +1069,7 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 
 	if (!http_request_header(req, "content-type", &rq_type))
 		rq_type = NULL;
-	rs_type = NULL;
-	if (p->head.data != NULL &&
-	    (v = strcasestr(p->head.data, "\ncontent-type:")) != NULL) {
-		v += 14;
-		v += strspn(v, " \t");
-		rs_type = strndup(v, strcspn(v, "\r\n"));
-	}
+	rs_type = proxy_up_header(p, "content-type");
 
 	p->redacted |= proxy_body(rq_type, p->body, p->body_len,
 	    app_cfg.capture_body_max, redact, &rq_body, &rq_len,
@@ -1098,7 +1103,7 @@ proxy_capture(struct proxy_req *p, int status, const char *error)
 		free(rq_body);
 	if (rs_body != p->resp.data)
 		free(rs_body);
-	free((char *)(uintptr_t)rs_type);
+	free(rs_type);
 	free(query);
 	free(rq_json);
 	free(rs_json);
