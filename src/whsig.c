@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "secret.h"
 #include "whsig.h"
 
 #define WHSIG_MAC_LEN	32
@@ -36,7 +37,6 @@ struct whsig_header {
 };
 
 static int	whsig_fail(char *, size_t, const char *);
-static int	whsig_hexval(int);
 static int	whsig_parse(const char *, struct whsig_header *, char *,
 		    size_t);
 static int	whsig_hmac(const char *, const char *, size_t,
@@ -48,18 +48,6 @@ whsig_fail(char *why, size_t whylen, const char *reason)
 	if (why != NULL && whylen > 0)
 		(void)snprintf(why, whylen, "%s", reason);
 	return (0);
-}
-
-static int
-whsig_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
 }
 
 /* Splits the header at ',' and each element at its first '='. */
@@ -113,8 +101,8 @@ whsig_parse(const char *header, struct whsig_header *h, char *why,
 				return (whsig_fail(why, whylen,
 				    "too many v1 signatures"));
 			for (i = 0; i < WHSIG_MAC_LEN; i++) {
-				hi = whsig_hexval((unsigned char)val[i * 2]);
-				lo = whsig_hexval(
+				hi = secret_hexdigit((unsigned char)val[i * 2]);
+				lo = secret_hexdigit(
 				    (unsigned char)val[i * 2 + 1]);
 				if (hi < 0 || lo < 0)
 					return (whsig_fail(why, whylen,

@@ -17,9 +17,10 @@ $(B)/test_redact: test_redact.c $(TOP)/src/redact.c $(TOP)/src/redact.h | $(B)
 	$(CC) $(CFLAGS) $(SEC_WARN) -o $@ test_redact.c $(TOP)/src/redact.c \
 	    $(LDFLAGS) $(LDLIBS)
 
-$(B)/test_whsig: test_whsig.c $(TOP)/src/whsig.c $(TOP)/src/whsig.h | $(B)
+$(B)/test_whsig: test_whsig.c $(TOP)/src/whsig.c $(TOP)/src/whsig.h \
+    $(TOP)/src/secret.c | $(B)
 	$(CC) $(CFLAGS) $(SEC_WARN) -o $@ test_whsig.c $(TOP)/src/whsig.c \
-	    $(LDFLAGS) $(LDLIBS) -lcrypto
+	    $(TOP)/src/secret.c $(LDFLAGS) $(LDLIBS) -lcrypto
 
 # Throughput of the JSON redactor on a typical 2 KB body; not part of
 # check.  Built without sanitizers, optimised as the server is.
