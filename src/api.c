@@ -686,8 +686,7 @@ api_body(struct api_ctx *c)
 	const char		*type;
 	json_error_t		 err;
 	char			*buf;
-	ssize_t			 n;
-	size_t			 off, total;
+	size_t			 len;
 
 	if (!http_request_header(req, "content-type", &type) ||
 	    strncasecmp(type, "application/json", 16) != 0 ||
@@ -696,31 +695,10 @@ api_body(struct api_ctx *c)
 		    "send a JSON body with Content-Type: application/json");
 		return (-1);
 	}
-	if (req->http_body_length > app_cfg.api_body_max) {
-		api_errorf(c, 413, "TOO_LARGE", "the body is larger than "
-		    "%zu bytes", app_cfg.api_body_max);
+	if (api_body_raw(c, app_cfg.api_body_max, &buf, &len) == -1)
 		return (-1);
-	}
-	if (req->http_body_length == 0) {
-		api_error(c, 400, "BAD_REQUEST", "the request body is empty");
-		return (-1);
-	}
 
-	if ((buf = malloc(req->http_body_length + 1)) == NULL) {
-		api_error(c, 500, "INTERNAL", "out of memory");
-		return (-1);
-	}
-	/* http_body_read() counts http_body_length down as it reads. */
-	total = req->http_body_length;
-	off = 0;
-	while (off < total) {
-		n = http_body_read(req, buf + off, total - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-
-	c->body = json_loadb(buf, off, JSON_REJECT_DUPLICATES, &err);
+	c->body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	free(buf);
 	if (c->body == NULL) {
 		api_errorf(c, 400, "MALFORMED_JSON", "the body is not valid "
