@@ -67,7 +67,6 @@ static int	admin_uuid_arg(struct api_ctx *, const char *, char *);
 static int	admin_word_arg(struct api_ctx *, const char *, char *,
 		    size_t, const char *const *);
 static int	admin_page(struct api_ctx *, char *, size_t, char *, size_t);
-static int	admin_id_cursor(struct api_ctx *, const char *);
 static int	admin_optional_body(struct api_ctx *, const char **);
 static void	admin_reply(struct api_ctx *);
 
@@ -322,25 +321,6 @@ admin_page(struct api_ctx *c, char *limit, size_t llen, char *cursor,
 	if (api_limit(c, ADMIN_PAGE, ADMIN_PAGE_MAX, limit, llen) == -1 ||
 	    api_cursor(c, cursor, clen) == -1)
 		return (-1);
-	return (0);
-}
-
-/*
- * The lists paged by a bigint id (the audit log, the failed jobs) take
- * only a whole number as cursor, short enough for a bigint.
- */
-static int
-admin_id_cursor(struct api_ctx *c, const char *cursor)
-{
-	size_t	i;
-
-	for (i = 0; cursor[i] != '\0'; i++) {
-		if (!isdigit((unsigned char)cursor[i]) || i > 17) {
-			api_error(c, 400, "BAD_REQUEST",
-			    "the cursor is not one this API returned");
-			return (-1);
-		}
-	}
 	return (0);
 }
 
@@ -662,7 +642,7 @@ admin_audit_list(struct api_ctx *c)
 	    api_arg(c, "targetId", tid, sizeof(tid)) == -1 ||
 	    api_arg(c, "from", from, sizeof(from)) == -1 ||
 	    api_arg(c, "to", to, sizeof(to)) == -1 ||
-	    admin_id_cursor(c, cursor) == -1)
+	    api_cursor_id(c, cursor) == -1)
 		return;
 
 	/* Action names are dotted words; '*' only at the end. */
@@ -736,7 +716,7 @@ admin_queue(struct api_ctx *c)
 	char	limit[16], cursor[32];
 
 	if (admin_page(c, limit, sizeof(limit), cursor, sizeof(cursor)) == -1 ||
-	    admin_id_cursor(c, cursor) == -1)
+	    api_cursor_id(c, cursor) == -1)
 		return;
 
 	api_query(c, admin_reply,

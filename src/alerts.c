@@ -713,15 +713,9 @@ alerts_admin_history(struct api_ctx *c)
 	rule[0] = '\0';
 	if (api_limit(c, 50, 200, limit, sizeof(limit)) == -1 ||
 	    api_cursor(c, cursor, sizeof(cursor)) == -1 ||
+	    api_cursor_id(c, cursor) == -1 ||
 	    (rc = api_arg(c, "rule", rule, sizeof(rule))) == -1)
 		return;
-	for (i = 0; cursor[i] != '\0'; i++) {
-		if (cursor[i] < '0' || cursor[i] > '9' || i > 17) {
-			api_error(c, 400, "BAD_REQUEST",
-			    "the cursor is not one this API returned");
-			return;
-		}
-	}
 	if (rc == 1) {
 		known = 0;
 		for (i = 0; i < ALERTS_NRULES; i++) {

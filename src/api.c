@@ -1013,6 +1013,24 @@ api_cursor(struct api_ctx *c, char *out, size_t len)
 	return (0);
 }
 
+/*
+ * For lists paged by row id: an empty cursor or one made only of digits
+ * (at most 18, so it fits a bigint). Answers 400 otherwise.
+ */
+int
+api_cursor_id(struct api_ctx *c, const char *cursor)
+{
+	size_t	len;
+
+	len = strlen(cursor);
+	if (strspn(cursor, "0123456789") != len || len > 18) {
+		api_error(c, 400, "BAD_REQUEST",
+		    "the cursor is not one this API returned");
+		return (-1);
+	}
+	return (0);
+}
+
 const char *
 api_user_id(struct api_ctx *c)
 {

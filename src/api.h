@@ -123,6 +123,7 @@ int		 api_path_segment(struct api_ctx *, int, char *, size_t);
 int		 api_arg(struct api_ctx *, const char *, char *, size_t);
 int		 api_limit(struct api_ctx *, int, int, char *, size_t);
 int		 api_cursor(struct api_ctx *, char *, size_t);
+int		 api_cursor_id(struct api_ctx *, const char *);
 
 const char	*api_user_id(struct api_ctx *);
 int		 api_is_uuid(const char *);

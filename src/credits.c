@@ -49,18 +49,11 @@ static void
 credits_list_start(struct api_ctx *c)
 {
 	char	limit[16], cursor[32];
-	size_t	i;
 
 	if (api_limit(c, 50, 200, limit, sizeof(limit)) == -1 ||
-	    api_cursor(c, cursor, sizeof(cursor)) == -1)
+	    api_cursor(c, cursor, sizeof(cursor)) == -1 ||
+	    api_cursor_id(c, cursor) == -1)
 		return;
-	for (i = 0; cursor[i] != '\0'; i++) {
-		if (cursor[i] < '0' || cursor[i] > '9' || i > 17) {
-			api_error(c, 400, "BAD_REQUEST",
-			    "the cursor is not one this API returned");
-			return;
-		}
-	}
 
 	api_query(c, credits_reply,
 	    "WITH page AS ("

@@ -372,14 +372,9 @@ docs_versions_start(struct api_ctx *c)
 	if (api_path_id(c, "/api/endpoints/", c->id) == -1)
 		return;
 	if (api_limit(c, 50, 200, limit, sizeof(limit)) == -1 ||
-	    api_cursor(c, cursor, sizeof(cursor)) == -1)
+	    api_cursor(c, cursor, sizeof(cursor)) == -1 ||
+	    api_cursor_id(c, cursor) == -1)
 		return;
-	if (cursor[0] != '\0' && strspn(cursor, "0123456789") !=
-	    strlen(cursor)) {
-		api_error(c, 400, "BAD_REQUEST",
-		    "the cursor is not one this API returned");
-		return;
-	}
 
 	api_query(c, docs_found_reply,
 	    "WITH e AS (SELECT id FROM endpoints "

@@ -325,15 +325,9 @@ endpoints_calls_list(struct api_ctx *c)
 
 	if (api_path_id(c, "/api/endpoints/", c->id) == -1 ||
 	    api_limit(c, 50, 200, limit, sizeof(limit)) == -1 ||
-	    api_cursor(c, cursor, sizeof(cursor)) == -1)
+	    api_cursor(c, cursor, sizeof(cursor)) == -1 ||
+	    api_cursor_id(c, cursor) == -1)
 		return;
-	for (i = 0; cursor[i] != '\0'; i++) {
-		if (!isdigit((unsigned char)cursor[i]) || i > 17) {
-			api_error(c, 400, "BAD_REQUEST",
-			    "the cursor is not one this API returned");
-			return;
-		}
-	}
 
 	if ((rc = api_arg(c, "method", method, sizeof(method))) == -1)
 		return;

@@ -74,11 +74,8 @@ notify_list_start(struct api_ctx *c)
 	    api_cursor(c, cursor, sizeof(cursor)) == -1 ||
 	    (rc = api_arg(c, "unread", unread, sizeof(unread))) == -1)
 		return;
-	if (cursor[0] != '\0' && !notify_digits(cursor, 18)) {
-		api_error(c, 400, "BAD_REQUEST",
-		    "the cursor is not one this API returned");
+	if (api_cursor_id(c, cursor) == -1)
 		return;
-	}
 	if (rc == 1 && strcmp(unread, "true") && strcmp(unread, "false")) {
 		api_error(c, 422, "VALIDATION_FAILED",
 		    "unread must be true or false");
